@@ -1,0 +1,53 @@
+"""trio_mcp_http: a trio-native Model Context Protocol Streamable HTTP transport.
+
+Sessions are trio tasks whose idle deadline is a cancel scope, so abandoned sessions are
+reclaimed without a DELETE, and long requests or open streams are never cut by it.
+"""
+
+from ._application import (
+    Application,
+    BackChannelUnavailable,
+    RequestContext,
+    SessionContext,
+    SessionHandler,
+)
+from ._asgi import McpApp
+from ._config import ServerConfig
+from ._jsonrpc import (
+    ErrorObject,
+    ErrorResponse,
+    JsonRpcError,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    Response,
+)
+from ._manager import SessionManager, Statistics
+from ._serve import RunningServer, serve
+from ._session import CloseReason
+from ._version import __version__
+
+__all__ = [
+    "Application",
+    "BackChannelUnavailable",
+    "CloseReason",
+    "ErrorObject",
+    "ErrorResponse",
+    "JsonRpcError",
+    "McpApp",
+    "Message",
+    "Notification",
+    "Request",
+    "RequestContext",
+    "RequestId",
+    "Response",
+    "RunningServer",
+    "ServerConfig",
+    "SessionContext",
+    "SessionHandler",
+    "SessionManager",
+    "Statistics",
+    "__version__",
+    "serve",
+]

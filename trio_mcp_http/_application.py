@@ -1,0 +1,124 @@
+"""The narrow, typed contract between the transport and the application it serves.
+
+The transport owns HTTP, sessions, streams and routing; the application owns MCP semantics.
+For every session the transport asks the :class:`Application` for a :class:`SessionHandler`
+and then hands it each request and notification the client sends. A handler answers a request
+by returning its ``result`` object (or raising :class:`~trio_mcp_http.JsonRpcError`), and talks
+back to the client through the contexts it is given:
+
+* :class:`RequestContext` sends notifications and requests *related* to one client request;
+  they travel on that request's own SSE stream (spec: "These messages SHOULD relate to the
+  originating client request").
+* :class:`SessionContext` sends *unrelated* notifications and requests; they travel on the
+  session's standalone GET stream.
+
+Nothing here depends on MCP's method names: the MCP server layer and the adapters for other
+SDKs sit on top of this contract, and a tiny handler alone is enough to test the transport.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ._jsonrpc import Notification, Request, RequestId
+
+__all__ = [
+    "Application",
+    "BackChannelUnavailable",
+    "RequestContext",
+    "SessionContext",
+    "SessionHandler",
+]
+
+
+class BackChannelUnavailable(Exception):
+    """A message for the client cannot be delivered on any stream.
+
+    Raised by ``send_request`` in stateless mode, in JSON response mode for related requests,
+    when no standalone stream is open for an unrelated request, and when the session closes
+    while the request is pending.
+    """
+
+
+class SessionContext(Protocol):
+    """The session as the application sees it."""
+
+    @property
+    def session_id(self) -> str | None:
+        """The ``Mcp-Session-Id``, or ``None`` in stateless mode."""
+
+    @property
+    def protocol_version(self) -> str:
+        """The protocol version negotiated by ``initialize`` (or assumed from the header)."""
+
+    async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send an unrelated notification on the standalone stream.
+
+        It is dropped (with a debug log) when no standalone stream is open and no event store
+        keeps it for a later resume.
+        """
+
+    async def send_request(
+        self, method: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send an unrelated request on the standalone stream and return the client's result.
+
+        Raises:
+            JsonRpcError: The client answered with an error.
+            BackChannelUnavailable: No standalone stream is open, or the session closed.
+        """
+
+
+class RequestContext(Protocol):
+    """One client request being handled."""
+
+    @property
+    def session(self) -> SessionContext:
+        """The session the request belongs to."""
+
+    @property
+    def request_id(self) -> RequestId:
+        """The id of the request, with its JSON type."""
+
+    async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send a notification related to this request, on its stream, before the response."""
+
+    async def send_request(
+        self, method: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send a related request on this request's stream and return the client's result.
+
+        Call it inside a cancel scope to bound the wait; when cancelled, the transport sends
+        ``notifications/cancelled`` for it to the client.
+
+        Raises:
+            JsonRpcError: The client answered with an error.
+            BackChannelUnavailable: There is no stream to send it on (JSON response mode,
+                stateless mode) or the session closed.
+        """
+
+
+class SessionHandler(Protocol):
+    """Handles the messages of one session. Created by :meth:`Application.open_session`."""
+
+    async def handle_request(self, request: Request, context: RequestContext) -> dict[str, Any]:
+        """Handle a request and return the ``result`` object of its response.
+
+        Raise :class:`~trio_mcp_http.JsonRpcError` to answer with an error instead. Any other
+        exception is logged and answered with an internal error; it never ends the session.
+        The handler runs in the session's nursery: it survives a client disconnect and is
+        cancelled by ``notifications/cancelled``, DELETE, idle expiry and shutdown.
+        """
+
+    async def handle_notification(
+        self, notification: Notification, session: SessionContext
+    ) -> None:
+        """Handle a notification from the client (after the transport has seen it)."""
+
+
+class Application(Protocol):
+    """What the transport serves: a factory of per-session handlers."""
+
+    def open_session(self, session: SessionContext) -> SessionHandler:
+        """Return the handler for a new session (called once per session, without blocking)."""

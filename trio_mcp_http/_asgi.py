@@ -1,0 +1,372 @@
+"""The ASGI application: HTTP in, sessions and streams out.
+
+Every refusal goes through the status table in :mod:`trio_mcp_http._rules`; every SSE response
+is written by :func:`~trio_mcp_http._stream.write_sse` alone. The ASGI ``lifespan`` scope opens
+the session manager's nursery when the app runs under ``hypercorn -k trio module:app``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Final
+
+import trio
+
+from ._config import ServerConfig
+from ._headers import (
+    SESSION_PROTOCOL_VERSIONS,
+    check_protocol_version,
+    host_allowed,
+    is_json_content_type,
+    is_loopback_host,
+    is_valid_session_id,
+    loopback_allow_lists,
+    origin_allowed,
+    parse_accept,
+)
+from ._jsonrpc import Batch, ErrorResponse, Invalid, Message, Request, Response, classify
+from ._manager import SessionManager, SessionRefused
+from ._rules import Rejection, rejection_response
+from ._session import CloseReason, Session
+from ._stream import ASGIReceive, ASGISend, JsonReply, Output, SseStream, write_sse
+
+if TYPE_CHECKING:
+    from ._application import Application
+
+__all__ = ["McpApp"]
+
+log = logging.getLogger("trio_mcp_http.asgi")
+
+Scope = dict[str, Any]
+
+_SESSION_HEADER: Final = b"mcp-session-id"
+_SSE_HEADERS: Final = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+_JSON_HEADERS: Final = [(b"content-type", b"application/json")]
+_SUPPORTED: Final = {"supported": list(SESSION_PROTOCOL_VERSIONS)}
+
+
+class _Refused(Exception):
+    """Internal: abort handling with a rejection from the table."""
+
+    def __init__(self, rejection: Rejection, **details: Any) -> None:
+        super().__init__(rejection.name)
+        self.rejection = rejection
+        self.details = details
+
+
+class _Disconnected(Exception):
+    """Internal: the client went away while its body was being read."""
+
+
+class McpApp:
+    """The ASGI 3 application serving one MCP endpoint.
+
+    Use it directly with ``hypercorn -k trio module:app`` (the ``lifespan`` scope starts the
+    session manager), or through :func:`trio_mcp_http.serve` to embed it in a trio program.
+
+    Args:
+        application: The MCP application (a factory of per-session handlers).
+        config: Server options; the defaults serve ``/mcp`` with 30-minute idle sessions.
+        manager: A session manager to use instead of a new one.
+    """
+
+    def __init__(
+        self,
+        application: Application,
+        config: ServerConfig | None = None,
+        *,
+        manager: SessionManager | None = None,
+    ) -> None:
+        self.config = config if config is not None else ServerConfig()
+        self.manager = manager if manager is not None else SessionManager(application, self.config)
+        self._loopback_hosts, self._loopback_origins = loopback_allow_lists()
+        allow = "POST" if self.config.stateless else "GET, POST, DELETE"
+        self._allow = allow
+
+    async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        """Serve one ASGI connection scope (``http`` or ``lifespan``)."""
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            raise RuntimeError(f"trio_mcp_http serves HTTP only, not {kind!r}")
+
+    # -- lifespan ---------------------------------------------------------------------------
+
+    async def _lifespan(self, receive: ASGIReceive, send: ASGISend) -> None:
+        await receive()  # lifespan.startup
+        if self.manager.running:  # embedded: the embedder owns the manager's nursery
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.manager.run)
+            await send({"type": "lifespan.startup.complete"})
+            await receive()  # lifespan.shutdown
+            await self.manager.drain(grace=1.0)
+            nursery.cancel_scope.cancel()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    # -- http -------------------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        headers: dict[bytes, bytes] = dict(scope["headers"])
+        try:
+            if scope["path"] != self.config.path:
+                raise _Refused(Rejection.NOT_FOUND_PATH)
+            self._check_host_and_origin(scope, headers)
+            method = scope["method"]
+            raw_id = headers.get(_SESSION_HEADER)
+            session_id = None if raw_id is None else raw_id.decode("latin-1")
+            if method == "POST":
+                await self._post(headers, session_id, receive, send)
+            elif method == "GET" and not self.config.stateless:
+                await self._get(headers, session_id, receive, send)
+            elif method == "DELETE" and not self.config.stateless:
+                await self._delete(headers, session_id, send)
+            else:
+                raise _Refused(Rejection.METHOD_NOT_ALLOWED, allow=self._allow)
+        except _Refused as refused:
+            await self._send_rejection(send, refused)
+        except _Disconnected:
+            log.debug("client disconnected before its request was read")
+
+    @staticmethod
+    async def _send_rejection(send: ASGISend, refused: _Refused) -> None:
+        response = rejection_response(refused.rejection, **refused.details)
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": response.headers}
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+    def _check_host_and_origin(self, scope: Scope, headers: dict[bytes, bytes]) -> None:
+        hosts, origins = self.config.allowed_hosts, self.config.allowed_origins
+        if hosts is None or origins is None:
+            server = scope.get("server")
+            loopback = server is not None and is_loopback_host(str(server[0]))
+            if hosts is None and loopback:
+                hosts = self._loopback_hosts
+            if origins is None and loopback:
+                origins = self._loopback_origins
+        origin = headers.get(b"origin")
+        if origins is not None and not origin_allowed(
+            None if origin is None else origin.decode("latin-1"), origins
+        ):
+            raise _Refused(Rejection.FORBIDDEN_ORIGIN)
+        host = headers.get(b"host")
+        if hosts is not None and not host_allowed(
+            None if host is None else host.decode("latin-1"), hosts
+        ):
+            raise _Refused(Rejection.FORBIDDEN_HOST)
+
+    def _check_version(self, headers: dict[bytes, bytes]) -> str:
+        raw = headers.get(b"mcp-protocol-version")
+        value = None if raw is None else raw.decode("latin-1")
+        check = check_protocol_version(value)
+        if check.version is None or not check.supported:
+            raise _Refused(
+                Rejection.UNSUPPORTED_PROTOCOL_VERSION, data={**_SUPPORTED, "requested": value}
+            )
+        return check.version
+
+    def _find_session(self, session_id: str | None) -> Session:
+        """Look up and hold a session, or refuse with 400/404."""
+        if session_id is None:
+            raise _Refused(Rejection.MISSING_SESSION_ID)
+        if not is_valid_session_id(session_id):
+            raise _Refused(Rejection.MALFORMED_SESSION_ID)
+        session = self.manager.get(session_id)
+        if session is None or not session.acquire():
+            raise _Refused(Rejection.SESSION_NOT_FOUND)
+        return session
+
+    async def _read_body(self, headers: dict[bytes, bytes], receive: ASGIReceive) -> bytes:
+        limit = self.config.max_body_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _Refused(Rejection.BODY_TOO_LARGE)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            event = await receive()
+            if event["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = event.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _Refused(Rejection.BODY_TOO_LARGE)
+            chunks.append(chunk)
+            if not event.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    # -- POST ---------------------------------------------------------------------------------
+
+    async def _post(
+        self,
+        headers: dict[bytes, bytes],
+        session_id: str | None,
+        receive: ASGIReceive,
+        send: ASGISend,
+    ) -> None:
+        accept = parse_accept(_text(headers.get(b"accept")))
+        if not (accept.json or accept.sse):
+            raise _Refused(Rejection.NOT_ACCEPTABLE)
+        if not is_json_content_type(_text(headers.get(b"content-type"))):
+            raise _Refused(Rejection.UNSUPPORTED_MEDIA_TYPE)
+        version = self._check_version(headers)
+        parsed = classify(await self._read_body(headers, receive))
+        if isinstance(parsed, Invalid):
+            raise _Refused(
+                Rejection.PARSE_ERROR if parsed.error.code == -32700 else Rejection.INVALID_MESSAGE,
+                message=parsed.error.message,
+            )
+        session = await self._session_for_post(parsed, session_id, version)
+        try:
+            use_sse = accept.sse and (not self.config.json_response or not accept.json)
+            await self._dispatch(session, parsed, use_sse, receive, send)
+        finally:
+            session.release()
+
+    async def _session_for_post(
+        self, parsed: Message | Batch, session_id: str | None, version: str
+    ) -> Session:
+        is_initialize = isinstance(parsed, Request) and parsed.method == "initialize"
+        try:
+            if self.config.stateless:
+                return await self.manager.open_exchange(version)
+            if session_id is None and is_initialize:
+                assert isinstance(parsed, Request)
+                requested = (parsed.params or {}).get("protocolVersion")
+                if requested not in SESSION_PROTOCOL_VERSIONS:
+                    requested = version
+                return await self.manager.open_session(requested)
+        except SessionRefused as refused:
+            raise _Refused(
+                Rejection.SHUTTING_DOWN if refused.shutting_down else Rejection.TOO_MANY_SESSIONS,
+                retry_after=self.config.retry_after,
+            ) from None
+        session = self._find_session(session_id)
+        if is_initialize:
+            session.release()
+            raise _Refused(Rejection.ALREADY_INITIALIZED)
+        return session
+
+    async def _dispatch(
+        self,
+        session: Session,
+        parsed: Message | Batch,
+        use_sse: bool,
+        receive: ASGIReceive,
+        send: ASGISend,
+    ) -> None:
+        if isinstance(parsed, Batch):
+            if session.protocol_version != SESSION_PROTOCOL_VERSIONS[0]:
+                raise _Refused(Rejection.BATCH_NOT_ALLOWED)
+            items = parsed.items
+        else:
+            items = (parsed,)
+        requests = [item for item in items if isinstance(item, Request)]
+        invalid = [item for item in items if isinstance(item, Invalid)]
+        if isinstance(parsed, Batch) and any(r.method == "initialize" for r in requests):
+            raise _Refused(Rejection.INVALID_MESSAGE, message="initialize must not be batched")
+        seen: set[tuple[type, int | str]] = set()
+        for request in requests:
+            key = (type(request.id), request.id)
+            if key in seen or session.has_inbound(request.id):
+                raise _Refused(Rejection.DUPLICATE_REQUEST_ID)
+            seen.add(key)
+        for item in items:
+            if isinstance(item, Response | ErrorResponse):
+                session.receive_response(item)
+            elif not isinstance(item, Request | Invalid):
+                session.receive_notification(item)
+        extra = (
+            [] if session.session_id is None else [(_SESSION_HEADER, session.session_id.encode())]
+        )
+        if not requests and not invalid:
+            await send({"type": "http.response.start", "status": 202, "headers": extra})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        expected = len(requests) + len(invalid)
+        output: Output
+        if use_sse:
+            output = SseStream(expected, self.config.stream_queue_size)
+        else:
+            output = JsonReply(expected, batch=isinstance(parsed, Batch))
+        for bad in invalid:
+            output.respond(ErrorResponse.model_construct(jsonrpc="2.0", id=bad.id, error=bad.error))
+        for request in requests:
+            session.start_request(request, output)
+        self.manager.requests_in_flight += len(requests)
+        try:
+            if isinstance(output, SseStream):
+                await self._write_stream(output, _SSE_HEADERS + extra, receive, send)
+            else:
+                assert isinstance(output, JsonReply)
+                body = await output.wait_body()
+                await send(
+                    {"type": "http.response.start", "status": 200, "headers": _JSON_HEADERS + extra}
+                )
+                await send({"type": "http.response.body", "body": body})
+        finally:
+            self.manager.requests_in_flight -= len(requests)
+
+    async def _write_stream(
+        self,
+        stream: SseStream,
+        headers: list[tuple[bytes, bytes]],
+        receive: ASGIReceive,
+        send: ASGISend,
+    ) -> None:
+        self.manager.streams += 1
+        try:
+            await write_sse(send, receive, stream, headers, self.config.keepalive_interval)
+        finally:
+            self.manager.streams -= 1
+
+    # -- GET and DELETE -----------------------------------------------------------------------
+
+    async def _get(
+        self,
+        headers: dict[bytes, bytes],
+        session_id: str | None,
+        receive: ASGIReceive,
+        send: ASGISend,
+    ) -> None:
+        if not parse_accept(_text(headers.get(b"accept"))).sse:
+            raise _Refused(Rejection.NOT_ACCEPTABLE)
+        self._check_version(headers)
+        session = self._find_session(session_id)
+        try:
+            stream = SseStream(0, self.config.stream_queue_size)
+            if not session.open_standalone(stream):
+                raise _Refused(Rejection.STREAM_CONFLICT)
+            try:
+                assert session.session_id is not None
+                extra = [(_SESSION_HEADER, session.session_id.encode())]
+                await self._write_stream(stream, _SSE_HEADERS + extra, receive, send)
+            finally:
+                session.close_standalone(stream)
+        finally:
+            session.release()
+
+    async def _delete(
+        self, headers: dict[bytes, bytes], session_id: str | None, send: ASGISend
+    ) -> None:
+        self._check_version(headers)
+        session = self._find_session(session_id)
+        session.release()
+        self.manager.terminate(session, CloseReason.DELETED)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")

@@ -1,0 +1,64 @@
+"""Server configuration: every option, its default, and what it protects against."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["ServerConfig"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    """Options of the Streamable HTTP server.
+
+    Attributes:
+        path: The MCP endpoint path. Requests to other paths get 404.
+        idle_timeout: Seconds a session may stay with nothing in flight before it is closed and
+            freed (later requests get 404). ``None`` keeps sessions until DELETE or shutdown,
+            which leaks memory when clients never send DELETE.
+        json_response: Answer requests with one ``application/json`` body instead of an SSE
+            stream. Related notifications are then dropped and related requests fail.
+        stateless: Serve every POST in isolation, with no session ids; GET and DELETE get 405.
+        max_sessions: The most sessions alive at once. At the cap the least recently active
+            idle session is evicted; when every session is busy, new ones get 503.
+        max_body_bytes: The largest request body; larger ones get 413 before being read whole.
+        keepalive_interval: Seconds of silence after which an SSE stream gets a ``:`` comment,
+            so proxies and clients do not time it out.
+        stream_queue_size: Messages that may wait for a slow SSE client on one stream. When
+            the queue is full, the client is not reading: the stream is cut (it can resume when
+            an event store is configured) so that nothing else ever waits for that client.
+        allowed_hosts: ``Host`` header patterns accepted (``"host:port"``, ``"host:*"``).
+            ``None``: when the server is bound to a loopback address, only loopback hosts are
+            accepted (DNS-rebinding protection); otherwise every host is.
+        allowed_origins: ``Origin`` patterns accepted (``"http://host:*"``); an absent Origin is
+            always accepted. ``None``: loopback origins when bound to loopback, else any.
+        retry_after: Seconds sent in ``Retry-After`` with 503 answers.
+    """
+
+    path: str = "/mcp"
+    idle_timeout: float | None = 1800.0
+    json_response: bool = False
+    stateless: bool = False
+    max_sessions: int = 10_000
+    max_body_bytes: int = 4 * 1024 * 1024
+    keepalive_interval: float = 15.0
+    stream_queue_size: int = 256
+    allowed_hosts: Sequence[str] | None = None
+    allowed_origins: Sequence[str] | None = None
+    retry_after: int = 5
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise ValueError("path must start with '/'")
+        if self.idle_timeout is not None and not (0 < self.idle_timeout < math.inf):
+            raise ValueError("idle_timeout must be a positive number of seconds or None")
+        if self.max_sessions < 1:
+            raise ValueError("max_sessions must be at least 1")
+        if self.max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be at least 1")
+        if not self.keepalive_interval > 0:
+            raise ValueError("keepalive_interval must be positive")
+        if self.stream_queue_size < 1:
+            raise ValueError("stream_queue_size must be at least 1")

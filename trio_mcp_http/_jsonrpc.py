@@ -1,0 +1,267 @@
+"""JSON-RPC 2.0 messages: models, a classifier for raw bodies, and compact serialisation.
+
+Theory of operation
+-------------------
+A POST body is classified in two steps. First the bytes are parsed as JSON; failure is a
+*parse error* (-32700). Then the JSON value is sorted by its keys into one of the four message
+kinds and validated by that kind's pydantic model; failure is an *invalid request* (-32600).
+A JSON array is a batch whose items are classified one by one (an empty array is itself an
+invalid request). :func:`classify` never raises, whatever bytes it is given.
+
+Request ids keep their JSON type: ``1`` and ``"1"`` are different ids, booleans and floats are
+not ids, and ``null`` is only allowed as the id of an error response whose request could not be
+read. Ids are therefore used as dictionary keys as they are, never through ``str()``.
+
+This module does no I/O and imports nothing from trio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal, TypeAlias
+
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, Strict, TypeAdapter, ValidationError
+
+__all__ = [
+    "INTERNAL_ERROR",
+    "INVALID_PARAMS",
+    "INVALID_REQUEST",
+    "METHOD_NOT_FOUND",
+    "PARSE_ERROR",
+    "REQUEST_CANCELLED",
+    "Batch",
+    "ErrorObject",
+    "ErrorResponse",
+    "Invalid",
+    "JsonRpcError",
+    "Message",
+    "Notification",
+    "Request",
+    "RequestId",
+    "Response",
+    "classify",
+    "dump_message",
+    "dump_messages",
+    "error_body",
+]
+
+PARSE_ERROR: Final = -32700
+INVALID_REQUEST: Final = -32600
+METHOD_NOT_FOUND: Final = -32601
+INVALID_PARAMS: Final = -32602
+INTERNAL_ERROR: Final = -32603
+#: Sent for a request that was cancelled before it could be answered.
+REQUEST_CANCELLED: Final = -32800
+
+RequestId: TypeAlias = Annotated[int, Strict()] | Annotated[str, Strict()]
+"""A JSON-RPC request id: an integer or a string, compared with its type."""
+
+_MODEL_CONFIG = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+
+class ErrorObject(BaseModel):
+    """The ``error`` member of an error response."""
+
+    model_config = _MODEL_CONFIG
+
+    code: int
+    message: str
+    data: Any = None
+
+
+class Request(BaseModel):
+    """A request: it has an id and expects exactly one response."""
+
+    model_config = _MODEL_CONFIG
+
+    jsonrpc: Literal["2.0"]
+    id: RequestId
+    method: str
+    params: dict[str, Any] | None = None
+
+
+class Notification(BaseModel):
+    """A notification: a method call that gets no response."""
+
+    model_config = _MODEL_CONFIG
+
+    jsonrpc: Literal["2.0"]
+    method: str
+    params: dict[str, Any] | None = None
+
+
+class Response(BaseModel):
+    """A successful response to the request with the same id."""
+
+    model_config = _MODEL_CONFIG
+
+    jsonrpc: Literal["2.0"]
+    id: RequestId
+    result: dict[str, Any]
+
+
+class ErrorResponse(BaseModel):
+    """An error response; ``id`` is ``None`` when the request's id could not be read."""
+
+    model_config = _MODEL_CONFIG
+
+    jsonrpc: Literal["2.0"]
+    id: RequestId | None
+    error: ErrorObject
+
+
+Message: TypeAlias = Request | Notification | Response | ErrorResponse
+"""Any single JSON-RPC message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A body, or batch item, that is not a valid message.
+
+    Attributes:
+        error: The JSON-RPC error to answer with (parse error or invalid request).
+        id: The id of the offending request when it could be read, else ``None``.
+    """
+
+    error: ErrorObject
+    id: int | str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A JSON array of messages (allowed on the 2025-03-26 revision only).
+
+    Attributes:
+        items: Each item classified on its own; invalid items are :class:`Invalid`.
+    """
+
+    items: tuple[Message | Invalid, ...]
+
+
+class JsonRpcError(Exception):
+    """Raise from a handler to answer a request with a JSON-RPC error response.
+
+    Args:
+        code: The JSON-RPC error code.
+        message: A short human-readable description.
+        data: Optional JSON-serialisable detail.
+    """
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+    def to_error(self) -> ErrorObject:
+        """Return the error as the ``error`` member of a response."""
+        return ErrorObject(code=self.code, message=self.message, data=self.data)
+
+
+_ADAPTERS: Final[dict[type[BaseModel], TypeAdapter[Any]]] = {
+    kind: TypeAdapter(kind) for kind in (Request, Notification, Response, ErrorResponse)
+}
+
+
+def _kind_of(value: dict[str, Any]) -> type[BaseModel] | None:
+    if "method" in value:
+        return Request if "id" in value else Notification
+    if "result" in value:
+        return Response
+    if "error" in value:
+        return ErrorResponse
+    return None
+
+
+def _readable_id(value: dict[str, Any]) -> int | str | None:
+    request_id = value.get("id")
+    if isinstance(request_id, str) or (
+        isinstance(request_id, int) and not isinstance(request_id, bool)
+    ):
+        return request_id
+    return None
+
+
+def _invalid(message: str, request_id: int | str | None = None) -> Invalid:
+    return Invalid(ErrorObject(code=INVALID_REQUEST, message=message), request_id)
+
+
+def _classify_value(value: Any) -> Message | Invalid:
+    if not isinstance(value, dict):
+        return _invalid("Invalid Request: a message must be a JSON object")
+    kind = _kind_of(value)
+    if kind is None:
+        return _invalid("Invalid Request: not a request, notification or response", None)
+    try:
+        message: Message = _ADAPTERS[kind].validate_python(value)
+    except ValidationError as exc:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'message'}: {err['msg']}"
+            for err in exc.errors(include_url=False)[:3]
+        )
+        return _invalid(f"Invalid Request: {detail}", _readable_id(value))
+    return message
+
+
+def classify(body: bytes) -> Message | Batch | Invalid:
+    """Classify a raw HTTP body as one message, a batch, or an invalid input.
+
+    Never raises: any bytes at all yield a result.
+
+    Args:
+        body: The request body, expected to be UTF-8 JSON.
+
+    Returns:
+        A :data:`Message`, a :class:`Batch`, or an :class:`Invalid` carrying the error
+        (-32700 for bytes that are not JSON, -32600 for JSON that is not a message).
+    """
+    try:
+        value = pydantic_core.from_json(body)
+    except ValueError:
+        return Invalid(ErrorObject(code=PARSE_ERROR, message="Parse error: body is not JSON"))
+    if isinstance(value, list):
+        if not value:
+            return _invalid("Invalid Request: empty batch")
+        return Batch(tuple(_classify_value(item) for item in value))
+    return _classify_value(value)
+
+
+def _message_dict(message: Message) -> dict[str, Any]:
+    # Built by hand: this is the hot path of every reply, and it is exact about which members
+    # appear (``params``/``data`` only when present, ``id: null`` kept on error responses).
+    if isinstance(message, Request):
+        out: dict[str, Any] = {"jsonrpc": "2.0", "id": message.id, "method": message.method}
+        if message.params is not None:
+            out["params"] = message.params
+        return out
+    if isinstance(message, Notification):
+        out = {"jsonrpc": "2.0", "method": message.method}
+        if message.params is not None:
+            out["params"] = message.params
+        return out
+    if isinstance(message, Response):
+        return {"jsonrpc": "2.0", "id": message.id, "result": message.result}
+    error: dict[str, Any] = {"code": message.error.code, "message": message.error.message}
+    if message.error.data is not None:
+        error["data"] = message.error.data
+    return {"jsonrpc": "2.0", "id": message.id, "error": error}
+
+
+def dump_message(message: Message) -> bytes:
+    """Serialise one message as compact UTF-8 JSON (round-trips through :func:`classify`)."""
+    return pydantic_core.to_json(_message_dict(message))
+
+
+def dump_messages(messages: list[Message]) -> bytes:
+    """Serialise several messages as one compact JSON array (a batch)."""
+    return pydantic_core.to_json([_message_dict(m) for m in messages])
+
+
+def error_body(code: int, message: str, data: Any = None) -> bytes:
+    """Return the bytes of an error response with ``id: null``, for HTTP error bodies."""
+    return dump_message(
+        ErrorResponse(
+            jsonrpc="2.0", id=None, error=ErrorObject(code=code, message=message, data=data)
+        )
+    )

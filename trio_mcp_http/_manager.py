@@ -1,0 +1,233 @@
+"""The session manager: owns the nursery every session task runs in, and the registry."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import trio
+
+from ._session import CloseReason, Session
+
+if TYPE_CHECKING:
+    from ._application import Application
+    from ._config import ServerConfig
+
+__all__ = ["SessionManager", "SessionRefused", "Statistics"]
+
+log = logging.getLogger("trio_mcp_http.manager")
+
+
+class SessionRefused(Exception):
+    """A new session cannot be opened now (every slot busy, or shutting down)."""
+
+    def __init__(self, shutting_down: bool) -> None:
+        super().__init__("shutting down" if shutting_down else "too many sessions")
+        self.shutting_down = shutting_down
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    """A snapshot of the manager's state.
+
+    Attributes:
+        sessions: Sessions registered (live).
+        idle_sessions: Live sessions with nothing in flight.
+        streams: Open SSE responses (POST and GET).
+        requests_in_flight: Client requests being handled.
+        sessions_opened: Sessions created since start.
+        sessions_closed: Sessions ended since start, by reason value.
+    """
+
+    sessions: int
+    idle_sessions: int
+    streams: int
+    requests_in_flight: int
+    sessions_opened: int
+    sessions_closed: dict[str, int]
+
+
+class SessionManager:
+    """Creates, finds and ends sessions; every session task lives in its nursery.
+
+    Args:
+        application: What the sessions serve.
+        config: Server options (idle timeout, session cap, ...).
+        on_session_closed: Called with the session id and the reason whenever a session ends.
+    """
+
+    def __init__(
+        self,
+        application: Application,
+        config: ServerConfig,
+        *,
+        on_session_closed: Callable[[str | None, CloseReason], None] | None = None,
+    ) -> None:
+        self.application = application
+        self.config = config
+        self._on_session_closed = on_session_closed
+        self._sessions: dict[str, Session] = {}
+        # Live sessions with nothing in flight, least recently active first (dicts keep order).
+        self._idle: dict[str, Session] = {}
+        self._nursery: trio.Nursery | None = None
+        self._draining = False
+        self._quiet = trio.Event()
+        self.streams = 0
+        self.requests_in_flight = 0
+        self._opened = 0
+        self._closed: dict[str, int] = {}
+
+    @property
+    def running(self) -> bool:
+        """Whether :meth:`run` is active and accepting sessions."""
+        return self._nursery is not None and not self._draining
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[SessionManager] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Host the session tasks until cancelled; then every session ends with SHUTDOWN."""
+        if self._nursery is not None:
+            raise RuntimeError("SessionManager.run() is already running")
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                task_status.started(self)
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+            for session in list(self._sessions.values()):
+                session.terminate(CloseReason.SHUTDOWN)
+
+    def get(self, session_id: str) -> Session | None:
+        """Return the live session with this id, or ``None`` (unknown, ended or ending)."""
+        session = self._sessions.get(session_id)
+        if session is None or session.closing:
+            return None
+        return session
+
+    async def open_session(self, protocol_version: str) -> Session:
+        """Create and start a session; it comes back already held by the caller.
+
+        At the cap, the least recently active idle session is evicted first.
+
+        Raises:
+            SessionRefused: Shutting down, or at the cap with every session busy.
+        """
+        if self._nursery is None or self._draining:
+            raise SessionRefused(shutting_down=True)
+        if len(self._sessions) >= self.config.max_sessions:
+            if not self._idle:
+                raise SessionRefused(shutting_down=False)
+            victim = next(iter(self._idle.values()))
+            log.info("session cap reached: evicting idle session %s", _short(victim.session_id))
+            self._forget(victim)
+            victim.terminate(CloseReason.EVICTED)
+        session_id = secrets.token_urlsafe(24)  # 192 bits, [A-Za-z0-9_-]
+        session = Session(
+            self.application,
+            session_id,
+            protocol_version,
+            idle_timeout=self.config.idle_timeout,
+            on_idle=self._note_idle,
+            on_closed=self._session_closed,
+        )
+        session.acquire()
+        self._sessions[session_id] = session
+        self._opened += 1
+        await self._nursery.start(session.run)
+        log.debug("session %s opened", _short(session_id))
+        return session
+
+    async def open_exchange(self, protocol_version: str) -> Session:
+        """Start an unregistered, id-less session for one stateless POST (already held)."""
+        if self._nursery is None or self._draining:
+            raise SessionRefused(shutting_down=True)
+        session = Session(
+            self.application,
+            None,
+            protocol_version,
+            idle_timeout=None,
+            on_idle=_end_exchange,
+            on_closed=self._session_closed,
+        )
+        session.acquire()
+        await self._nursery.start(session.run)
+        return session
+
+    def terminate(self, session: Session, reason: CloseReason) -> None:
+        """End a session now and deregister it at once (later requests get 404)."""
+        self._forget(session)
+        session.terminate(reason)
+
+    def _forget(self, session: Session) -> None:
+        if session.session_id is not None:
+            self._sessions.pop(session.session_id, None)
+            self._idle.pop(session.session_id, None)
+
+    def _note_idle(self, session: Session, idle: bool) -> None:
+        session_id = session.session_id
+        assert session_id is not None
+        if idle and not session.closing:
+            self._idle[session_id] = session
+        else:
+            self._idle.pop(session_id, None)
+        if idle and self._draining and not self._idle_count_mismatch():
+            self._quiet.set()
+
+    def _idle_count_mismatch(self) -> bool:
+        return len(self._idle) != len(self._sessions)
+
+    def _session_closed(self, session: Session) -> None:
+        self._forget(session)
+        reason = session.close_reason or CloseReason.ERROR
+        if session.session_id is not None:
+            self._closed[reason.value] = self._closed.get(reason.value, 0) + 1
+            log.debug("session %s closed: %s", _short(session.session_id), reason.value)
+        if self._on_session_closed is not None:
+            try:
+                self._on_session_closed(session.session_id, reason)
+            except Exception:
+                log.exception("on_session_closed hook raised")
+        if self._draining and not self._idle_count_mismatch():
+            self._quiet.set()
+
+    async def drain(self, grace: float) -> None:
+        """Refuse new sessions, close standalone streams, let in-flight work end, then cancel.
+
+        Args:
+            grace: Seconds in-flight requests get to finish before they are cancelled.
+        """
+        self._draining = True
+        for session in list(self._sessions.values()):
+            if session.standalone is not None:
+                session.standalone.close()
+        if self._idle_count_mismatch():
+            with trio.move_on_after(grace):
+                await self._quiet.wait()
+        for session in list(self._sessions.values()):
+            self.terminate(session, CloseReason.SHUTDOWN)
+
+    def statistics(self) -> Statistics:
+        """Return a cheap snapshot of sessions, streams and requests."""
+        return Statistics(
+            sessions=len(self._sessions),
+            idle_sessions=len(self._idle),
+            streams=self.streams,
+            requests_in_flight=self.requests_in_flight,
+            sessions_opened=self._opened,
+            sessions_closed=dict(self._closed),
+        )
+
+
+def _end_exchange(session: Session, idle: bool) -> None:
+    """A stateless exchange ends, freeing everything, once nothing of it is in flight."""
+    if idle:
+        session.terminate(CloseReason.COMPLETED)
+
+
+def _short(session_id: str | None) -> str:
+    """A session id shortened for logs, so full ids never reach info-level logs."""
+    return "-" if session_id is None else session_id[:6] + "…"

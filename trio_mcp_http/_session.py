@@ -1,0 +1,391 @@
+"""One MCP session: a task whose idle deadline is a trio cancel scope.
+
+Theory of operation
+-------------------
+A session runs as a task in the manager's nursery. Its body is a cancel scope (the *idle
+scope*) around a nursery in which every request handler of the session runs. Every HTTP
+request or stream of the session that is in flight holds the session (:meth:`Session.acquire`
+/ :meth:`Session.release`):
+
+* while anything holds it, the idle scope's deadline is infinite, so a tool call or a GET
+  stream longer than the idle timeout is never cut;
+* when the last hold is released, the deadline becomes ``now + idle_timeout``.
+
+When the deadline passes, trio cancels the scope: every handler of the session is cancelled,
+the session task runs its cleanup and deregisters. DELETE, eviction and shutdown cancel the
+same scope. From the moment the scope is cancelled, :meth:`Session.acquire` refuses, so a
+request can never land in a dying session: it gets 404 like any unknown id. A request that
+arrives exactly at the deadline instant is refused too, whichever task trio runs first.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import logging
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ._application import BackChannelUnavailable, SessionHandler
+from ._headers import SESSION_PROTOCOL_VERSIONS
+from ._jsonrpc import (
+    INTERNAL_ERROR,
+    REQUEST_CANCELLED,
+    ErrorObject,
+    ErrorResponse,
+    JsonRpcError,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    Response,
+)
+
+if TYPE_CHECKING:
+    from ._application import Application
+    from ._stream import Output, SseStream
+
+__all__ = ["CloseReason", "Session"]
+
+log = logging.getLogger("trio_mcp_http.session")
+
+
+class CloseReason(enum.Enum):
+    """Why a session ended."""
+
+    DELETED = "deleted"
+    IDLE = "idle"
+    EVICTED = "evicted"
+    SHUTDOWN = "shutdown"
+    ERROR = "error"
+    COMPLETED = "completed"  # a stateless exchange whose response was sent
+
+
+def _error(request_id: RequestId | None, code: int, message: str) -> ErrorResponse:
+    return ErrorResponse.model_construct(
+        jsonrpc="2.0", id=request_id, error=ErrorObject.model_construct(code=code, message=message)
+    )
+
+
+class _Pending:
+    """A server-to-client request waiting for the client's response."""
+
+    __slots__ = ("done", "error", "result")
+
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self.result: dict[str, Any] | None = None
+        self.error: ErrorObject | None = None
+
+
+class InboundRequest:
+    """A client request being handled; it is the handler's :class:`RequestContext`."""
+
+    __slots__ = ("output", "request", "scope", "session")
+
+    def __init__(self, session: Session, request: Request, output: Output) -> None:
+        self.session = session
+        self.request = request
+        self.output = output
+        self.scope = trio.CancelScope()
+
+    @property
+    def request_id(self) -> RequestId:
+        """The id of the request, with its JSON type."""
+        return self.request.id
+
+    async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send a notification related to this request on its stream."""
+        await trio.lowlevel.checkpoint()
+        self.output.deliver(
+            Notification.model_construct(jsonrpc="2.0", method=method, params=params)
+        )
+
+    async def send_request(
+        self, method: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send a related request on this request's stream and await the client's result."""
+        return await self.session._request_client(self.output, method, params)
+
+
+class Session:
+    """A live session. The manager creates it; the ASGI layer drives it.
+
+    Attributes:
+        session_id: The ``Mcp-Session-Id`` (``None`` for a stateless exchange).
+        protocol_version: The negotiated (or assumed) protocol version.
+        close_reason: Why the session ended, once it has.
+        last_active: ``trio.current_time()`` when the last hold was released.
+    """
+
+    __slots__ = (
+        "_holds",
+        "_inbound",
+        "_nursery",
+        "_on_closed",
+        "_on_idle",
+        "_pending",
+        "_request_ids",
+        "close_reason",
+        "handler",
+        "idle_timeout",
+        "last_active",
+        "principal",
+        "protocol_version",
+        "scope",
+        "session_id",
+        "standalone",
+        "stateless",
+    )
+
+    def __init__(
+        self,
+        application: Application,
+        session_id: str | None,
+        protocol_version: str,
+        *,
+        idle_timeout: float | None,
+        on_idle: Callable[[Session, bool], None],
+        on_closed: Callable[[Session], None],
+    ) -> None:
+        self.session_id = session_id
+        self.protocol_version = protocol_version
+        self.stateless = session_id is None
+        self.idle_timeout = idle_timeout
+        self.principal: object = None
+        self.close_reason: CloseReason | None = None
+        self.last_active = trio.current_time()
+        self.standalone: SseStream | None = None
+        self.scope = trio.CancelScope()
+        self._holds = 0
+        self._nursery: trio.Nursery | None = None
+        self._inbound: dict[RequestId, InboundRequest] = {}
+        self._pending: dict[RequestId, _Pending] = {}
+        self._request_ids = itertools.count(1)
+        self._on_idle = on_idle
+        self._on_closed = on_closed
+        self.handler: SessionHandler | None = None
+        self.handler = application.open_session(self)
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """The session task: host the handlers until the idle scope is cancelled."""
+        try:
+            with self.scope:
+                async with trio.open_nursery() as nursery:
+                    self._nursery = nursery
+                    task_status.started()
+                    await trio.sleep_forever()
+        finally:
+            self._cleanup()
+
+    @property
+    def closing(self) -> bool:
+        """Whether the session has begun to end (then it accepts no more requests)."""
+        return self.scope.cancel_called
+
+    @property
+    def busy(self) -> bool:
+        """Whether any request or stream of the session is in flight."""
+        return self._holds > 0
+
+    def acquire(self) -> bool:
+        """Hold the session for one request or stream; ``False`` if it is ending."""
+        if self.scope.cancel_called:
+            return False
+        if self._holds == 0:
+            if trio.current_time() >= self.scope.deadline:
+                # The deadline instant itself counts as expired, whichever task runs first.
+                self.terminate(CloseReason.IDLE)
+                return False
+            self.scope.deadline = math.inf
+            self._on_idle(self, False)
+        self._holds += 1
+        return True
+
+    def release(self) -> None:
+        """Drop one hold; the last one starts the idle deadline."""
+        self._holds -= 1
+        if self._holds == 0:
+            self.last_active = now = trio.current_time()
+            if self.idle_timeout is not None and not self.scope.cancel_called:
+                self.scope.deadline = now + self.idle_timeout
+            self._on_idle(self, True)
+
+    def terminate(self, reason: CloseReason) -> None:
+        """Begin ending the session now: cancel its work; its task cleans up and deregisters."""
+        if self.close_reason is None:
+            self.close_reason = reason
+        self.scope.cancel()
+
+    def _cleanup(self) -> None:
+        if self.close_reason is None:
+            expired = trio.current_time() >= self.scope.deadline
+            self.close_reason = CloseReason.IDLE if expired else CloseReason.ERROR
+        if self.standalone is not None:
+            self.standalone.close()
+            self.standalone = None
+        for pending in self._pending.values():
+            pending.error = ErrorObject(code=INTERNAL_ERROR, message="session closed")
+            pending.done.set()
+        self._pending.clear()
+        self.handler = None
+        self._on_closed(self)
+
+    # -- inbound messages -----------------------------------------------------------------
+
+    def has_inbound(self, request_id: RequestId) -> bool:
+        """Whether a request with this exact id is in flight."""
+        return request_id in self._inbound
+
+    def start_request(self, request: Request, output: Output) -> None:
+        """Start handling a request in the session's nursery; its answer goes to ``output``.
+
+        The caller has checked :meth:`has_inbound` (duplicate ids are refused).
+        """
+        assert self._nursery is not None
+        inbound = InboundRequest(self, request, output)
+        self._inbound[request.id] = inbound
+        self.acquire_unchecked()
+        self._nursery.start_soon(self._run_request, inbound)
+
+    def acquire_unchecked(self) -> None:
+        """Add a hold to a session already held by the caller (so it cannot be ending)."""
+        self._holds += 1
+
+    async def _run_request(self, inbound: InboundRequest) -> None:
+        request = inbound.request
+        response: Message | None = None
+        try:
+            with inbound.scope:
+                response = await self._call_handler(inbound)
+        finally:
+            del self._inbound[request.id]
+            if response is None:
+                why = "cancelled by the client" if inbound.scope.cancel_called else "session closed"
+                cancelled = _error(request.id, REQUEST_CANCELLED, f"Request cancelled: {why}")
+                if inbound.scope.cancel_called:
+                    inbound.output.skip(cancelled)  # spec: no response to a cancelled request
+                else:
+                    inbound.output.respond(cancelled)
+            else:
+                inbound.output.respond(response)
+                if request.method == "initialize" and isinstance(response, ErrorResponse):
+                    self.terminate(CloseReason.ERROR)  # a failed handshake leaves no session
+            self.release()
+
+    async def _call_handler(self, inbound: InboundRequest) -> Message:
+        request = inbound.request
+        assert self.handler is not None
+        try:
+            result: object = await self.handler.handle_request(request, inbound)
+        except JsonRpcError as exc:
+            return ErrorResponse.model_construct(jsonrpc="2.0", id=request.id, error=exc.to_error())
+        except Exception:
+            log.exception("handler for %r raised", request.method)
+            return _error(request.id, INTERNAL_ERROR, "Internal error")
+        if not isinstance(result, dict):
+            log.error("handler for %r returned %r, not a dict", request.method, type(result))
+            return _error(request.id, INTERNAL_ERROR, "Internal error: handler returned no object")
+        if request.method == "initialize":
+            version = result.get("protocolVersion")
+            if version in SESSION_PROTOCOL_VERSIONS:
+                self.protocol_version = version
+        return Response.model_construct(jsonrpc="2.0", id=request.id, result=result)
+
+    def receive_notification(self, notification: Notification) -> None:
+        """Take a client notification: cancellations act at once, the handler runs in a task."""
+        if notification.method == "notifications/cancelled" and notification.params:
+            target = self._inbound.get(notification.params.get("requestId"))  # type: ignore[arg-type]
+            if target is not None and target.request.method != "initialize":
+                target.scope.cancel()
+        assert self._nursery is not None
+        self.acquire_unchecked()
+        self._nursery.start_soon(self._run_notification, notification)
+
+    async def _run_notification(self, notification: Notification) -> None:
+        try:
+            if self.handler is not None:
+                await self.handler.handle_notification(notification, self)
+        except Exception:
+            log.exception("notification handler for %r raised", notification.method)
+        finally:
+            self.release()
+
+    def receive_response(self, message: Response | ErrorResponse) -> None:
+        """Deliver the client's answer to whoever awaits that server-to-client request."""
+        pending = self._pending.get(message.id) if message.id is not None else None
+        if pending is None:
+            log.debug("response for unknown server request id %r ignored", message.id)
+            return
+        if isinstance(message, Response):
+            pending.result = message.result
+        else:
+            pending.error = message.error
+        pending.done.set()
+
+    # -- outbound messages (the SessionContext the handler sees) ----------------------------
+
+    async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send an unrelated notification on the standalone stream (dropped if none is open)."""
+        await trio.lowlevel.checkpoint()
+        stream = self.standalone
+        message = Notification.model_construct(jsonrpc="2.0", method=method, params=params)
+        if stream is None or not stream.deliver(message):
+            log.debug("no standalone stream: dropping %s", method)
+
+    async def send_request(
+        self, method: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send an unrelated request on the standalone stream and await the client's result."""
+        return await self._request_client(self.standalone, method, params)
+
+    async def _request_client(
+        self, output: Output | None, method: str, params: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        await trio.lowlevel.checkpoint()
+        if self.stateless:
+            raise BackChannelUnavailable("stateless mode: the client cannot answer requests")
+        if output is None or not output.open or self.closing:
+            raise BackChannelUnavailable(f"no open stream to send {method!r} on")
+        request_id = next(self._request_ids)
+        pending = self._pending[request_id] = _Pending()
+        request = Request.model_construct(
+            jsonrpc="2.0", id=request_id, method=method, params=params
+        )
+        try:
+            if not output.deliver(request):
+                raise BackChannelUnavailable(f"the stream closed before {method!r} was sent")
+            await pending.done.wait()
+        except trio.Cancelled:
+            cancel = {"requestId": request_id, "reason": "cancelled by the server"}
+            output.deliver(
+                Notification.model_construct(
+                    jsonrpc="2.0", method="notifications/cancelled", params=cancel
+                )
+            )
+            raise
+        finally:
+            self._pending.pop(request_id, None)
+        if pending.error is not None:
+            raise JsonRpcError(pending.error.code, pending.error.message, pending.error.data)
+        assert pending.result is not None
+        return pending.result
+
+    # -- standalone stream ---------------------------------------------------------------
+
+    def open_standalone(self, stream: SseStream) -> bool:
+        """Attach the standalone GET stream; ``False`` if one is already open (409)."""
+        if self.standalone is not None and self.standalone.open:
+            return False
+        self.standalone = stream
+        return True
+
+    def close_standalone(self, stream: SseStream) -> None:
+        """Detach the standalone stream when its response ends."""
+        if self.standalone is stream:
+            self.standalone = None
