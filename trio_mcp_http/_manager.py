@@ -40,6 +40,7 @@ class Statistics:
         requests_in_flight: Client requests being handled.
         sessions_opened: Sessions created since start.
         sessions_closed: Sessions ended since start, by reason value.
+        session_tasks: Session and stateless-exchange tasks alive in the manager's nursery.
     """
 
     sessions: int
@@ -48,6 +49,7 @@ class Statistics:
     requests_in_flight: int
     sessions_opened: int
     sessions_closed: dict[str, int]
+    session_tasks: int
 
 
 class SessionManager:
@@ -219,6 +221,7 @@ class SessionManager:
             requests_in_flight=self.requests_in_flight,
             sessions_opened=self._opened,
             sessions_closed=dict(self._closed),
+            session_tasks=0 if self._nursery is None else len(self._nursery.child_tasks),
         )
 
 

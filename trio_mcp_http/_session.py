@@ -285,6 +285,8 @@ class Session:
             result: object = await self.handler.handle_request(request, inbound)
         except JsonRpcError as exc:
             return ErrorResponse.model_construct(jsonrpc="2.0", id=request.id, error=exc.to_error())
+        except BackChannelUnavailable as exc:
+            return _error(request.id, INTERNAL_ERROR, f"Internal error: {exc}")
         except Exception:
             log.exception("handler for %r raised", request.method)
             return _error(request.id, INTERNAL_ERROR, "Internal error")
@@ -350,6 +352,8 @@ class Session:
         await trio.lowlevel.checkpoint()
         if self.stateless:
             raise BackChannelUnavailable("stateless mode: the client cannot answer requests")
+        if output is not None and not output.streaming:
+            raise BackChannelUnavailable(f"JSON response mode: no stream to send {method!r} on")
         if output is None or not output.open or self.closing:
             raise BackChannelUnavailable(f"no open stream to send {method!r} on")
         request_id = next(self._request_ids)

@@ -40,6 +40,9 @@ class Output:
 
     __slots__ = ("expected",)
 
+    #: Whether messages other than responses can reach the client on this output.
+    streaming = True
+
     def __init__(self, expected: int) -> None:
         self.expected = expected
 
@@ -132,6 +135,8 @@ class JsonReply(Output):
     """A request answered by one ``application/json`` body (JSON response mode)."""
 
     __slots__ = ("_done", "_responses", "batch")
+
+    streaming = False
 
     def __init__(self, expected: int, *, batch: bool = False) -> None:
         super().__init__(expected)

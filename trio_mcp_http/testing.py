@@ -43,37 +43,53 @@ class AsgiResponse:
         self._chunks = chunks
         self._disconnect = disconnect
         self._done = False
+        self._cut = False
         self._decoder = SSEDecoder()
+        self._events: list[ServerSentEvent] = []
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """Yield body chunks until the response ends."""
-        while not self._done:
-            message = await self._chunks.receive()
+    async def next_chunk(self) -> bytes | None:
+        """Return the next non-empty body chunk, or ``None`` once the response has ended."""
+        while not self._done and not self._cut:
+            try:
+                message = await self._chunks.receive()
+            except trio.EndOfChannel:  # the app returned without ending the body
+                self._cut = True
+                return None
             if not message.get("more_body", False):
                 self._done = True
             if message.get("body"):
-                yield message["body"]
+                return bytes(message["body"])
+        return None
 
     async def body(self) -> bytes:
         """Read the rest of the body."""
-        return b"".join([chunk async for chunk in self.chunks()])
+        chunks = []
+        while (chunk := await self.next_chunk()) is not None:
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     @property
     def complete(self) -> bool:
         """Whether the app ended the body (terminating chunk) so far."""
         return self._done
 
-    async def events(self) -> AsyncIterator[ServerSentEvent]:
-        """Yield SSE events until the stream ends."""
-        async for chunk in self.chunks():
-            for event in self._decoder.feed(chunk):
-                yield event
-
     async def next_event(self) -> ServerSentEvent:
         """Return the next SSE event (``EOFError`` if the stream ends first)."""
-        async for event in self.events():
-            return event
-        raise EOFError("the SSE stream ended")
+        while not self._events:
+            chunk = await self.next_chunk()
+            if chunk is None:
+                raise EOFError("the SSE stream ended")
+            self._events.extend(self._decoder.feed(chunk))
+        return self._events.pop(0)
+
+    async def events(self) -> list[ServerSentEvent]:
+        """Read the stream to its end and return the remaining SSE events."""
+        events = []
+        while True:
+            try:
+                events.append(await self.next_event())
+            except EOFError:
+                return events
 
     def disconnect(self) -> None:
         """Simulate the client closing the connection."""
@@ -90,6 +106,7 @@ async def asgi_request(
     body: bytes = b"",
     server: tuple[str, int] = ("127.0.0.1", 8000),
     chunk_size: int | None = None,
+    send_buffer: float = math.inf,
 ) -> AsyncIterator[AsgiResponse]:
     """Run one request against an ASGI app in-process; yields once the response has started.
 
@@ -103,6 +120,8 @@ async def asgi_request(
         body: The request body.
         server: The ``(host, port)`` the app believes it is bound to.
         chunk_size: Deliver the body in chunks of this size (default: one chunk).
+        send_buffer: How many ASGI messages the app may send ahead of the test reading them;
+            0 makes every ``send()`` wait for the test, like a client that stops reading.
     """
     raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
     if not any(name == b"host" for name, _ in raw_headers):
@@ -123,7 +142,7 @@ async def asgi_request(
     size = chunk_size or max(len(body), 1)
     parts = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
     disconnect = trio.Event()
-    sent_in, sent_out = trio.open_memory_channel[dict[str, Any]](math.inf)
+    sent_in, sent_out = trio.open_memory_channel[dict[str, Any]](send_buffer)
 
     async def receive() -> dict[str, Any]:
         if parts:
