@@ -57,6 +57,15 @@ class TinyHandler:
             for i in range(params.get("count", 3)):
                 await context.send_notification("notifications/progress", {"progress": i})
             return {"done": True}
+        if request.method == "stream":
+            # One progress notification per `interval` seconds; optionally close the SSE
+            # connection (polling) after notification `poll_at`.
+            for i in range(params["count"]):
+                await trio.sleep(params.get("interval", 1))
+                await context.send_notification("notifications/progress", {"progress": i})
+                if params.get("poll_at") == i:
+                    context.close_sse_stream()
+            return {"sent": params["count"]}
         if request.method == "ask":
             return await context.send_request("sampling/createMessage", {"q": params.get("q")})
         if request.method == "broadcast":

@@ -13,6 +13,7 @@ from ._application import (
 )
 from ._asgi import McpApp
 from ._config import ServerConfig
+from ._event_store import EventStore, MemoryEventStore
 from ._jsonrpc import (
     ErrorObject,
     ErrorResponse,
@@ -34,8 +35,10 @@ __all__ = [
     "CloseReason",
     "ErrorObject",
     "ErrorResponse",
+    "EventStore",
     "JsonRpcError",
     "McpApp",
+    "MemoryEventStore",
     "Message",
     "Notification",
     "Request",

@@ -59,6 +59,14 @@ class SessionContext(Protocol):
         keeps it for a later resume.
         """
 
+    def close_standalone_stream(self) -> None:
+        """Close the standalone stream's connection without ending the stream (SSE polling).
+
+        The client reconnects after the ``retry`` interval; with an event store it resumes
+        with ``Last-Event-ID`` and misses nothing. Without a store, messages sent meanwhile
+        are lost.
+        """
+
     async def send_request(
         self, method: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -83,6 +91,14 @@ class RequestContext(Protocol):
 
     async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Send a notification related to this request, on its stream, before the response."""
+
+    def close_sse_stream(self) -> None:
+        """Close this request's SSE connection without ending its stream (SSE polling).
+
+        A ``retry`` field goes out first; the client resumes with GET and ``Last-Event-ID``
+        and receives what it missed, then the rest of the stream. Only useful with an event
+        store; a no-op in JSON response mode.
+        """
 
     async def send_request(
         self, method: str, params: dict[str, Any] | None = None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 import trio
 
 from ._config import ServerConfig
+from ._event_store import ReplayStatus
 from ._headers import (
     SESSION_PROTOCOL_VERSIONS,
     check_protocol_version,
@@ -28,7 +29,7 @@ from ._jsonrpc import Batch, ErrorResponse, Invalid, Message, Request, Response,
 from ._manager import SessionManager, SessionRefused
 from ._rules import Rejection, rejection_response
 from ._session import CloseReason, Session
-from ._stream import ASGIReceive, ASGISend, JsonReply, Output, SseStream, write_sse
+from ._stream import ASGIReceive, ASGISend, Connection, JsonReply, Output, SseStream, write_sse
 
 if TYPE_CHECKING:
     from ._application import Application
@@ -296,8 +297,11 @@ class McpApp:
             return
         expected = len(requests) + len(invalid)
         output: Output
+        connection = None
         if use_sse:
-            output = SseStream(expected, self.config.stream_queue_size)
+            output = session.new_post_stream(expected)
+            connection = Connection(self.config.stream_queue_size)
+            session.connect(output, connection)
         else:
             output = JsonReply(expected, batch=isinstance(parsed, Batch))
         for bad in invalid:
@@ -307,7 +311,8 @@ class McpApp:
         self.manager.requests_in_flight += len(requests)
         try:
             if isinstance(output, SseStream):
-                await self._write_stream(output, _SSE_HEADERS + extra, receive, send)
+                assert connection is not None
+                await self._write_stream(output, connection, _SSE_HEADERS + extra, receive, send)
             else:
                 assert isinstance(output, JsonReply)
                 body = await output.wait_body()
@@ -320,16 +325,19 @@ class McpApp:
 
     async def _write_stream(
         self,
-        stream: SseStream,
+        stream: SseStream | None,
+        connection: Connection,
         headers: list[tuple[bytes, bytes]],
         receive: ASGIReceive,
         send: ASGISend,
     ) -> None:
         self.manager.streams += 1
         try:
-            await write_sse(send, receive, stream, headers, self.config.keepalive_interval)
+            await write_sse(send, receive, connection, headers, self.config.keepalive_interval)
         finally:
             self.manager.streams -= 1
+            if stream is not None and stream.connection is connection:
+                stream.connection = None
 
     # -- GET and DELETE -----------------------------------------------------------------------
 
@@ -345,15 +353,21 @@ class McpApp:
         self._check_version(headers)
         session = self._find_session(session_id)
         try:
-            stream = SseStream(0, self.config.stream_queue_size)
-            if not session.open_standalone(stream):
+            assert session.session_id is not None
+            headers_out = [*_SSE_HEADERS, (_SESSION_HEADER, session.session_id.encode())]
+            connection = Connection(self.config.stream_queue_size)
+            last_event_id = headers.get(b"last-event-id")
+            if last_event_id is not None and session.store is not None:
+                status, stream = session.resume(last_event_id.decode("latin-1"), connection)
+                if status is ReplayStatus.UNKNOWN:
+                    raise _Refused(Rejection.UNKNOWN_EVENT_ID)
+                if status is ReplayStatus.EVICTED:
+                    raise _Refused(Rejection.EVENTS_EVICTED)
+            elif session.open_standalone(connection):
+                stream = session.standalone
+            else:
                 raise _Refused(Rejection.STREAM_CONFLICT)
-            try:
-                assert session.session_id is not None
-                extra = [(_SESSION_HEADER, session.session_id.encode())]
-                await self._write_stream(stream, _SSE_HEADERS + extra, receive, send)
-            finally:
-                session.close_standalone(stream)
+            await self._write_stream(stream, connection, headers_out, receive, send)
         finally:
             session.release()
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._event_store import EventStore
 
 __all__ = ["ServerConfig"]
+
+_RESUME_SLACK = 5.0  # seconds a resuming client may take beyond the retry interval
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +41,12 @@ class ServerConfig:
         allowed_origins: ``Origin`` patterns accepted (``"http://host:*"``); an absent Origin is
             always accepted. ``None``: loopback origins when bound to loopback, else any.
         retry_after: Seconds sent in ``Retry-After`` with 503 answers.
+        event_store: Makes every SSE stream resumable: events get ids and are stored before
+            they are written, and a client that lost a connection resumes with GET and
+            ``Last-Event-ID``. Use :class:`~trio_mcp_http.MemoryEventStore` (bounded in bytes).
+        retry_interval: Seconds a client should wait before reconnecting, sent as the SSE
+            ``retry`` field in priming events and before the server closes a connection on
+            purpose (SSE polling, shutdown).
     """
 
     path: str = "/mcp"
@@ -48,6 +60,8 @@ class ServerConfig:
     allowed_hosts: Sequence[str] | None = None
     allowed_origins: Sequence[str] | None = None
     retry_after: int = 5
+    event_store: EventStore | None = None
+    retry_interval: float = 2.0
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -62,3 +76,19 @@ class ServerConfig:
             raise ValueError("keepalive_interval must be positive")
         if self.stream_queue_size < 1:
             raise ValueError("stream_queue_size must be at least 1")
+        if not self.retry_interval > 0:
+            raise ValueError("retry_interval must be positive")
+        if (
+            self.event_store is not None
+            and self.idle_timeout is not None
+            and self.idle_timeout <= self.retry_interval + _RESUME_SLACK
+        ):
+            raise ValueError(
+                "idle_timeout must exceed retry_interval by more than "
+                f"{_RESUME_SLACK:g} s, or a client resuming a stream finds its session gone"
+            )
+
+    @property
+    def retry_ms(self) -> int:
+        """The retry interval in milliseconds, as the SSE ``retry`` field wants it."""
+        return round(self.retry_interval * 1000)

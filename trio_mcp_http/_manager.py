@@ -135,6 +135,8 @@ class SessionManager:
             idle_timeout=self.config.idle_timeout,
             on_idle=self._note_idle,
             on_closed=self._session_closed,
+            store=self.config.event_store,
+            retry_ms=self.config.retry_ms,
         )
         session.acquire()
         self._sessions[session_id] = session
@@ -204,8 +206,7 @@ class SessionManager:
         """
         self._draining = True
         for session in list(self._sessions.values()):
-            if session.standalone is not None:
-                session.standalone.close()
+            session.close_standalone_stream()  # with a retry hint, so clients come back later
         if self._idle_count_mismatch():
             with trio.move_on_after(grace):
                 await self._quiet.wait()

@@ -40,6 +40,8 @@ class Rejection(enum.Enum):
     METHOD_NOT_ALLOWED = enum.auto()
     NOT_ACCEPTABLE = enum.auto()
     STREAM_CONFLICT = enum.auto()
+    UNKNOWN_EVENT_ID = enum.auto()
+    EVENTS_EVICTED = enum.auto()
     BODY_TOO_LARGE = enum.auto()
     UNSUPPORTED_MEDIA_TYPE = enum.auto()
     FORBIDDEN_ORIGIN = enum.auto()
@@ -96,6 +98,12 @@ REJECTIONS: Final[dict[Rejection, RejectionRule]] = {
     ),
     Rejection.STREAM_CONFLICT: _R(
         409, INVALID_REQUEST, "Conflict: only one standalone SSE stream is allowed per session"
+    ),
+    Rejection.UNKNOWN_EVENT_ID: _R(
+        400, INVALID_REQUEST, "Bad Request: Last-Event-ID names no event of this session"
+    ),
+    Rejection.EVENTS_EVICTED: _R(
+        410, INVALID_REQUEST, "Gone: events after this Last-Event-ID were evicted; cannot resume"
     ),
     Rejection.BODY_TOO_LARGE: _R(413, INVALID_REQUEST, "Payload Too Large"),
     Rejection.UNSUPPORTED_MEDIA_TYPE: _R(

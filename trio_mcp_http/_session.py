@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ._application import BackChannelUnavailable, SessionHandler
-from ._headers import SESSION_PROTOCOL_VERSIONS
+from ._event_store import ReplayStatus
+from ._headers import PROTOCOL_2025_11_25, SESSION_PROTOCOL_VERSIONS
 from ._jsonrpc import (
     INTERNAL_ERROR,
     REQUEST_CANCELLED,
@@ -43,10 +44,12 @@ from ._jsonrpc import (
     RequestId,
     Response,
 )
+from ._sse import encode_event
+from ._stream import Connection, Output, SseStream
 
 if TYPE_CHECKING:
     from ._application import Application
-    from ._stream import Output, SseStream
+    from ._event_store import EventStore
 
 __all__ = ["CloseReason", "Session"]
 
@@ -97,6 +100,11 @@ class InboundRequest:
         """The id of the request, with its JSON type."""
         return self.request.id
 
+    def close_sse_stream(self) -> None:
+        """Close this request's SSE connection without ending its stream (SSE polling)."""
+        if isinstance(self.output, SseStream):
+            self.output.close_connection(self.session.retry_ms)
+
     async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Send a notification related to this request on its stream."""
         await trio.lowlevel.checkpoint()
@@ -128,17 +136,21 @@ class Session:
         "_on_closed",
         "_on_idle",
         "_pending",
+        "_post_streams",
         "_request_ids",
+        "_stream_ids",
         "close_reason",
         "handler",
         "idle_timeout",
         "last_active",
         "principal",
         "protocol_version",
+        "retry_ms",
         "scope",
         "session_id",
         "standalone",
         "stateless",
+        "store",
     )
 
     def __init__(
@@ -150,6 +162,8 @@ class Session:
         idle_timeout: float | None,
         on_idle: Callable[[Session, bool], None],
         on_closed: Callable[[Session], None],
+        store: EventStore | None = None,
+        retry_ms: int | None = None,
     ) -> None:
         self.session_id = session_id
         self.protocol_version = protocol_version
@@ -165,6 +179,10 @@ class Session:
         self._inbound: dict[RequestId, InboundRequest] = {}
         self._pending: dict[RequestId, _Pending] = {}
         self._request_ids = itertools.count(1)
+        self._stream_ids = itertools.count(1)
+        self._post_streams: dict[str, SseStream] = {}
+        self.store = store if session_id is not None else None
+        self.retry_ms = retry_ms
         self._on_idle = on_idle
         self._on_closed = on_closed
         self.handler: SessionHandler | None = None
@@ -229,6 +247,12 @@ class Session:
         if self.standalone is not None:
             self.standalone.close()
             self.standalone = None
+        if self.store is not None:
+            assert self.session_id is not None
+            try:
+                self.store.close_session(self.session_id)
+            except Exception:
+                log.exception("event store failed to free session %s", self.session_id[:6])
         for pending in self._pending.values():
             pending.error = ErrorObject(code=INTERNAL_ERROR, message="session closed")
             pending.done.set()
@@ -380,16 +404,70 @@ class Session:
         assert pending.result is not None
         return pending.result
 
-    # -- standalone stream ---------------------------------------------------------------
+    # -- SSE streams ----------------------------------------------------------------------
 
-    def open_standalone(self, stream: SseStream) -> bool:
-        """Attach the standalone GET stream; ``False`` if one is already open (409)."""
-        if self.standalone is not None and self.standalone.open:
+    @property
+    def priming(self) -> bool:
+        """Whether SSE connections start with a priming event (2025-11-25+, with a store)."""
+        return self.store is not None and self.protocol_version >= PROTOCOL_2025_11_25
+
+    def new_post_stream(self, expected: int) -> SseStream:
+        """Create the logical stream of a POST that owes ``expected`` responses."""
+        stream_id = f"p{next(self._stream_ids)}"
+        stream = SseStream(expected, stream_id, self.session_id, self.store, self._post_finished)
+        if self.store is not None:
+            self._post_streams[stream_id] = stream
+        return stream
+
+    def _post_finished(self, stream: SseStream) -> None:
+        self._post_streams.pop(stream.stream_id, None)
+
+    def connect(self, stream: SseStream, connection: Connection) -> None:
+        """Attach a new connection to a stream, priming it when the revision asks for it."""
+        stream.attach(connection, stream.prime(self.retry_ms) if self.priming else b"")
+
+    def open_standalone(self, connection: Connection) -> bool:
+        """Attach a fresh GET connection as the standalone stream; ``False`` if one is open."""
+        stream = self.standalone
+        if stream is not None and stream.connection is not None and stream.connection.open:
             return False
-        self.standalone = stream
+        if stream is None:
+            stream = self.standalone = SseStream(0, "g", self.session_id, self.store)
+        self.connect(stream, connection)
         return True
 
-    def close_standalone(self, stream: SseStream) -> None:
-        """Detach the standalone stream when its response ends."""
-        if self.standalone is stream:
-            self.standalone = None
+    def close_standalone_stream(self) -> None:
+        """Close the standalone connection without ending the stream (SSE polling)."""
+        if self.standalone is not None:
+            self.standalone.close_connection(self.retry_ms)
+
+    def resume(
+        self, last_event_id: str, connection: Connection
+    ) -> tuple[ReplayStatus, SseStream | None]:
+        """Attach ``connection`` to the stream of ``last_event_id``, missed events first.
+
+        Reading the replay and attaching the connection happen in one step (no checkpoint),
+        so a message produced during the hand-off is neither lost nor sent twice.
+        """
+        assert self.store is not None
+        assert self.session_id is not None
+        replay = self.store.replay(self.session_id, last_event_id)
+        if replay.status is not ReplayStatus.OK:
+            return replay.status, None
+        preamble = b"".join(
+            encode_event(payload.decode(), event="message", id=event_id)
+            for event_id, payload in replay.events
+        )
+        if replay.stream_id == "g":
+            stream = self.standalone
+            if stream is None:
+                stream = self.standalone = SseStream(0, "g", self.session_id, self.store)
+        else:
+            stream = self._post_streams.get(replay.stream_id or "")
+        if stream is None:  # the stream already ended: replay its tail, then end
+            if preamble:
+                connection.push(preamble)
+            connection.close()
+        else:
+            stream.attach(connection, preamble)
+        return ReplayStatus.OK, stream

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
 from ._jsonrpc import Message, dump_message, dump_messages
 from ._sse import encode_comment, encode_event
 
-__all__ = ["JsonReply", "Output", "SseStream", "write_sse"]
+if TYPE_CHECKING:
+    from ._event_store import EventStore
+
+__all__ = ["Connection", "JsonReply", "Output", "SseStream", "write_sse"]
 
 log = logging.getLogger("trio_mcp_http.stream")
 
@@ -72,13 +75,17 @@ class Output:
         raise NotImplementedError
 
 
-class SseStream(Output):
-    """The producer side of one SSE response, feeding :func:`write_sse` through a channel."""
+class Connection:
+    """One HTTP response carrying an SSE stream: a bounded channel feeding :func:`write_sse`.
+
+    Attributes:
+        frames: The receiving end, read by the writer only.
+        aborted: The connection was cut (client gone or not reading); no terminating chunk.
+    """
 
     __slots__ = ("_closed", "_frames_in", "_writer_scope", "aborted", "frames")
 
-    def __init__(self, expected: int, capacity: int) -> None:
-        super().__init__(expected)
+    def __init__(self, capacity: int) -> None:
         self._frames_in, self.frames = trio.open_memory_channel[bytes](capacity)
         self._writer_scope: trio.CancelScope | None = None
         self._closed = False
@@ -90,27 +97,111 @@ class SseStream(Output):
         return not self._closed
 
     def push(self, frame: bytes) -> bool:
-        """Queue one encoded frame without waiting; a full queue aborts the stream."""
-        if not self.open:
+        """Queue one encoded frame without waiting; a full queue aborts the connection."""
+        if self._closed:
             return False
         try:
             self._frames_in.send_nowait(frame)
         except trio.WouldBlock:
-            log.warning("SSE client is not reading: cutting the stream")
+            log.warning("SSE client is not reading: cutting the connection")
             self.abort()
             return False
         return True
 
+    def close(self) -> None:
+        """End the response cleanly after the frames already queued."""
+        self._closed = True
+        self._frames_in.close()
+
+    def abort(self) -> None:
+        """Cut the response now: queued frames are dropped, no terminating chunk is sent."""
+        self.aborted = self._closed = True
+        self._frames_in.close()
+        if self._writer_scope is not None:
+            self._writer_scope.cancel()
+
+
+class SseStream(Output):
+    """One logical SSE stream (a POST's, or the session's standalone one).
+
+    The stream outlives its connections: when a connection drops (or is closed on purpose for
+    SSE polling), messages keep being stored in the event store, if there is one, and a client
+    that resumes with ``Last-Event-ID`` gets a new connection with the missed events first.
+    Without a store, messages for a stream with no connection are lost.
+
+    Args:
+        expected: Responses that end the stream (0 for the standalone stream).
+        stream_id: The id encoded in the stream's event ids.
+        session_id: The owning session (for the store).
+        store: Where events are kept for replay, or ``None``.
+        on_finished: Called once when the last owed response has been queued.
+    """
+
+    __slots__ = ("connection", "finished", "on_finished", "session_id", "store", "stream_id")
+
+    def __init__(
+        self,
+        expected: int,
+        stream_id: str,
+        session_id: str | None = None,
+        store: EventStore | None = None,
+        on_finished: Callable[[SseStream], None] | None = None,
+    ) -> None:
+        super().__init__(expected)
+        self.stream_id = stream_id
+        self.session_id = session_id
+        self.store = store if session_id is not None else None
+        self.connection: Connection | None = None
+        self.finished = False
+        self.on_finished = on_finished
+
+    @property
+    def open(self) -> bool:
+        """Whether a message sent now can reach the client (live, or stored for replay)."""
+        if self.finished:
+            return False
+        return self.store is not None or (self.connection is not None and self.connection.open)
+
+    def attach(self, connection: Connection, preamble: bytes = b"") -> None:
+        """Make ``connection`` the live one (cutting any previous one), queueing ``preamble``."""
+        if self.connection is not None and self.connection is not connection:
+            self.connection.abort()
+        self.connection = connection
+        if preamble:
+            connection.push(preamble)
+        if self.finished:
+            connection.close()
+
+    def _event(self, payload: bytes | None, retry: int | None = None) -> bytes:
+        event_id = None
+        if self.store is not None:
+            assert self.session_id is not None
+            try:
+                event_id = self.store.append(self.session_id, self.stream_id, payload)
+            except Exception:
+                log.exception("event store failed: sending the event without an id")
+        data = "" if payload is None else payload.decode()
+        return encode_event(
+            data, event=None if payload is None else "message", id=event_id, retry=retry
+        )
+
+    def prime(self, retry: int | None) -> bytes:
+        """Return a priming event (an id and empty data) for the start of a connection."""
+        return self._event(None, retry)
+
     def deliver(self, message: Message) -> bool:
-        """Queue a message as one SSE ``message`` event."""
-        return self.push(encode_event(dump_message(message).decode(), event="message"))
+        """Store (if there is a store), then queue, a message as one SSE event."""
+        if self.finished:
+            return False
+        frame = self._event(dump_message(message))
+        connection = self.connection
+        pushed = connection is not None and connection.push(frame)
+        return pushed or self.store is not None
 
     def respond(self, message: Message) -> None:
-        """Queue a response; close the stream once every owed response is queued."""
+        """Queue a response; the stream ends once every owed response is queued."""
         self.deliver(message)
-        self.expected -= 1
-        if self.expected <= 0:
-            self.close()
+        self.skip(message)
 
     def skip(self, fallback: Message) -> None:
         """Owe one response less; the stream may end without it."""
@@ -119,16 +210,27 @@ class SseStream(Output):
             self.close()
 
     def close(self) -> None:
-        """End the stream after the frames already queued."""
-        self._closed = True
-        self._frames_in.close()
+        """End the stream (and its connection, cleanly, after what is queued)."""
+        if self.finished:
+            return
+        self.finished = True
+        if self.connection is not None:
+            self.connection.close()
+        if self.on_finished is not None:
+            self.on_finished(self)
 
-    def abort(self) -> None:
-        """Cut the stream now: queued frames are dropped and no terminating chunk is sent."""
-        self.aborted = self._closed = True
-        self._frames_in.close()
-        if self._writer_scope is not None:
-            self._writer_scope.cancel()
+    def close_connection(self, retry: int | None) -> None:
+        """End the current connection but not the stream (SSE polling); the client resumes.
+
+        Args:
+            retry: Milliseconds the client should wait before reconnecting, sent first.
+        """
+        connection = self.connection
+        if connection is None:
+            return
+        if retry is not None:
+            connection.push(f"retry: {retry}\n\n".encode())
+        connection.close()
 
 
 class JsonReply(Output):
@@ -181,18 +283,18 @@ class JsonReply(Output):
         return dump_message(self._responses[0])
 
 
-async def _watch_disconnect(receive: ASGIReceive, stream: SseStream) -> None:
+async def _watch_disconnect(receive: ASGIReceive, connection: Connection) -> None:
     while True:
         event = await receive()
         if event["type"] == "http.disconnect":
-            stream.abort()
+            connection.abort()
             return
 
 
 async def write_sse(
     send: ASGISend,
     receive: ASGIReceive,
-    stream: SseStream,
+    connection: Connection,
     headers: list[tuple[bytes, bytes]],
     keepalive_interval: float,
 ) -> bool:
@@ -207,12 +309,12 @@ async def write_sse(
         cut by a disconnect or a slow-consumer abort.
     """
     async with trio.open_nursery() as nursery:
-        stream._writer_scope = nursery.cancel_scope
-        if stream.aborted:
+        connection._writer_scope = nursery.cancel_scope
+        if connection.aborted:
             nursery.cancel_scope.cancel()
-        nursery.start_soon(_watch_disconnect, receive, stream)
+        nursery.start_soon(_watch_disconnect, receive, connection)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        frames = stream.frames
+        frames = connection.frames
         while True:
             with trio.move_on_after(keepalive_interval) as quiet:
                 try:
@@ -230,7 +332,7 @@ async def write_sse(
                     break
             body = frame if len(chunk) == 1 else b"".join(chunk)
             await send({"type": "http.response.body", "body": body, "more_body": True})
-        if not stream.aborted:
+        if not connection.aborted:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         nursery.cancel_scope.cancel()
-    return not stream.aborted
+    return not connection.aborted

@@ -1,0 +1,171 @@
+"""Session-scoped event stores for resumable SSE streams.
+
+Every operation names the session, so one session's ``Last-Event-ID`` can never replay another
+session's events; and every event id encodes its stream (``"<stream>:<seq>"``), so a
+``Last-Event-ID`` maps to exactly one stream and replay never crosses streams (spec: "The
+server MUST NOT replay messages that would have been delivered on a different stream").
+
+The store is synchronous on purpose: the transport stores each event *before* writing it, in
+wire order, and attaches a resumed connection in the same step as it reads the replay, so no
+message produced during the hand-off can be lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = ["EventStore", "MemoryEventStore", "Replay", "ReplayStatus"]
+
+
+class ReplayStatus(enum.Enum):
+    """How a ``Last-Event-ID`` was resolved."""
+
+    OK = "ok"
+    UNKNOWN = "unknown"  # malformed, or never issued in this session: HTTP 400
+    EVICTED = "evicted"  # issued, but events after it were evicted: HTTP 410
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The answer to a resume.
+
+    Attributes:
+        status: Whether the id was found and the events after it are all still stored.
+        stream_id: The stream the id belongs to (when known).
+        events: ``(event_id, payload)`` for every stored event of that stream after the id,
+            oldest first (priming markers excluded).
+    """
+
+    status: ReplayStatus
+    stream_id: str | None = None
+    events: tuple[tuple[str, bytes], ...] = ()
+
+
+class EventStore(Protocol):
+    """Storage of the events of SSE streams, for replay after a dropped connection."""
+
+    def append(self, session_id: str, stream_id: str, payload: bytes | None) -> str:
+        """Store one event (``None``: a priming marker, never replayed) and return its id."""
+        ...
+
+    def replay(self, session_id: str, last_event_id: str) -> Replay:
+        """Return the events of the id's stream stored after it."""
+        ...
+
+    def close_session(self, session_id: str) -> None:
+        """Forget every event of a session (it ended)."""
+        ...
+
+
+@dataclass(slots=True)
+class _SessionEvents:
+    next_seq: int = 1
+    size: int = 0
+    # (seq, stream_id, payload, store-wide tick) in wire order.
+    events: deque[tuple[int, str, bytes | None, int]] = field(default_factory=deque)
+    # Per stream, the highest seq evicted so far (a resume from before it has a gap).
+    evicted_upto: dict[str, int] = field(default_factory=dict)
+
+
+_OVERHEAD = 64  # bytes charged per stored event besides its payload
+
+
+class MemoryEventStore:
+    """An in-memory :class:`EventStore` bounded in bytes, per session and in total.
+
+    Eviction policy: when a session's events exceed ``max_session_bytes``, its oldest events
+    are evicted; when all sessions together exceed ``max_total_bytes``, the oldest events
+    across all sessions are evicted first. A resume from before an evicted event is refused
+    (:attr:`ReplayStatus.EVICTED`) rather than replayed with a silent gap. A session's events
+    are freed when it ends (DELETE, idle expiry, eviction, shutdown).
+
+    Args:
+        max_session_bytes: Byte budget of one session's stored events.
+        max_total_bytes: Byte budget of the whole store.
+    """
+
+    def __init__(
+        self, *, max_session_bytes: int = 1 << 20, max_total_bytes: int = 64 << 20
+    ) -> None:
+        if max_session_bytes < 1 or max_total_bytes < 1:
+            raise ValueError("byte budgets must be positive")
+        self.max_session_bytes = max_session_bytes
+        self.max_total_bytes = max_total_bytes
+        self._sessions: dict[str, _SessionEvents] = {}
+        # (tick, session_id, seq) in store-wide wire order; entries of events already gone are
+        # skipped lazily and pruned when they outnumber the live ones.
+        self._order: deque[tuple[int, str, int]] = deque()
+        self._tick = 0
+        self._live = 0  # events stored now (``_order`` may also hold stale entries)
+        self.total_bytes = 0
+
+    def append(self, session_id: str, stream_id: str, payload: bytes | None) -> str:
+        """Store one event and return its id ``"<stream_id>:<seq>"``."""
+        if ":" in stream_id:
+            raise ValueError("stream ids must not contain ':'")
+        state = self._sessions.get(session_id)
+        if state is None:
+            state = self._sessions[session_id] = _SessionEvents()
+        seq = state.next_seq
+        state.next_seq += 1
+        cost = _OVERHEAD + (0 if payload is None else len(payload))
+        self._tick += 1
+        state.events.append((seq, stream_id, payload, self._tick))
+        state.size += cost
+        self.total_bytes += cost
+        self._live += 1
+        self._order.append((self._tick, session_id, seq))
+        while state.size > self.max_session_bytes and len(state.events) > 1:
+            self._evict_oldest(state)
+        while self.total_bytes > self.max_total_bytes and self._order:
+            _, victim_id, victim_seq = self._order.popleft()
+            victim = self._sessions.get(victim_id)
+            if victim is not None and victim.events and victim.events[0][0] == victim_seq:
+                self._evict_oldest(victim)
+        if len(self._order) > 2 * self._live + 1024:
+            live = ((t, sid, s) for sid, st in self._sessions.items() for s, _, _, t in st.events)
+            self._order = deque(sorted(live))
+        return f"{stream_id}:{seq}"
+
+    def _evict_oldest(self, state: _SessionEvents) -> None:
+        seq, stream_id, payload, _ = state.events.popleft()
+        cost = _OVERHEAD + (0 if payload is None else len(payload))
+        state.size -= cost
+        self.total_bytes -= cost
+        self._live -= 1
+        state.evicted_upto[stream_id] = seq
+
+    def replay(self, session_id: str, last_event_id: str) -> Replay:
+        """Return the stored events of the id's stream after it (see :class:`ReplayStatus`)."""
+        stream_id, sep, seq_text = last_event_id.rpartition(":")
+        state = self._sessions.get(session_id)
+        if not sep or not stream_id or not seq_text.isdigit() or state is None:
+            return Replay(ReplayStatus.UNKNOWN)
+        seq = int(seq_text)
+        if seq >= state.next_seq or seq < 1:
+            return Replay(ReplayStatus.UNKNOWN)
+        known = stream_id in state.evicted_upto or any(
+            s == stream_id for _, s, _, _ in state.events
+        )
+        if not known:
+            return Replay(ReplayStatus.UNKNOWN)
+        if state.evicted_upto.get(stream_id, 0) > seq:
+            return Replay(ReplayStatus.EVICTED, stream_id)
+        events = tuple(
+            (f"{stream_id}:{s}", payload)
+            for s, sid, payload, _ in state.events
+            if sid == stream_id and s > seq and payload is not None
+        )
+        return Replay(ReplayStatus.OK, stream_id, events)
+
+    def close_session(self, session_id: str) -> None:
+        """Free a session's events (its entries in the global order are skipped lazily)."""
+        state = self._sessions.pop(session_id, None)
+        if state is not None:
+            self.total_bytes -= state.size
+            self._live -= len(state.events)
+        if not self._sessions:
+            self._order.clear()
