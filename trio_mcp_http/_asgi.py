@@ -27,6 +27,7 @@ from ._headers import (
 )
 from ._jsonrpc import Batch, ErrorResponse, Invalid, Message, Request, Response, classify
 from ._manager import SessionManager, SessionRefused
+from ._reaper import cut_connection
 from ._rules import Rejection, rejection_response
 from ._session import CloseReason, Session
 from ._stream import ASGIReceive, ASGISend, Connection, JsonReply, Output, SseStream, write_sse
@@ -39,6 +40,7 @@ __all__ = ["McpApp"]
 log = logging.getLogger("trio_mcp_http.asgi")
 
 Scope = dict[str, Any]
+_Peer = tuple[Any, Any]
 
 _SESSION_HEADER: Final = b"mcp-session-id"
 _SSE_HEADERS: Final = [
@@ -126,10 +128,11 @@ class McpApp:
             method = scope["method"]
             raw_id = headers.get(_SESSION_HEADER)
             session_id = None if raw_id is None else raw_id.decode("latin-1")
+            peer = (scope.get("server"), scope.get("client"))
             if method == "POST":
-                await self._post(headers, session_id, receive, send)
+                await self._post(headers, session_id, peer, receive, send)
             elif method == "GET" and not self.config.stateless:
-                await self._get(headers, session_id, receive, send)
+                await self._get(headers, session_id, peer, receive, send)
             elif method == "DELETE" and not self.config.stateless:
                 await self._delete(headers, session_id, send)
             else:
@@ -213,6 +216,7 @@ class McpApp:
         self,
         headers: dict[bytes, bytes],
         session_id: str | None,
+        peer: _Peer,
         receive: ASGIReceive,
         send: ASGISend,
     ) -> None:
@@ -231,7 +235,7 @@ class McpApp:
         session = await self._session_for_post(parsed, session_id, version)
         try:
             use_sse = accept.sse and (not self.config.json_response or not accept.json)
-            await self._dispatch(session, parsed, use_sse, receive, send)
+            await self._dispatch(session, parsed, use_sse, peer, receive, send)
         finally:
             session.release()
 
@@ -264,6 +268,7 @@ class McpApp:
         session: Session,
         parsed: Message | Batch,
         use_sse: bool,
+        peer: _Peer,
         receive: ASGIReceive,
         send: ASGISend,
     ) -> None:
@@ -300,7 +305,7 @@ class McpApp:
         connection = None
         if use_sse:
             output = session.new_post_stream(expected)
-            connection = Connection(self.config.stream_queue_size)
+            connection = Connection(self.config.stream_queue_size, peer)
             session.connect(output, connection)
         else:
             output = JsonReply(expected, batch=isinstance(parsed, Batch))
@@ -333,11 +338,22 @@ class McpApp:
     ) -> None:
         self.manager.streams += 1
         try:
-            await write_sse(send, receive, connection, headers, self.config.keepalive_interval)
+            async with trio.open_nursery() as guard:
+                guard.start_soon(self._write_deadline, connection)
+                await write_sse(send, receive, connection, headers, self.config.keepalive_interval)
+                guard.cancel_scope.cancel()
         finally:
             self.manager.streams -= 1
             if stream is not None and stream.connection is connection:
                 stream.connection = None
+
+    async def _write_deadline(self, connection: Connection) -> None:
+        """Once a connection should end, give its writer ``write_timeout`` to get unstuck."""
+        await connection.ending.wait()
+        await trio.sleep(self.config.write_timeout)
+        server, client = connection.peer
+        if server is not None and client is not None:
+            cut_connection((str(server[0]), int(server[1])), (str(client[0]), int(client[1])))
 
     # -- GET and DELETE -----------------------------------------------------------------------
 
@@ -345,6 +361,7 @@ class McpApp:
         self,
         headers: dict[bytes, bytes],
         session_id: str | None,
+        peer: _Peer,
         receive: ASGIReceive,
         send: ASGISend,
     ) -> None:
@@ -355,7 +372,7 @@ class McpApp:
         try:
             assert session.session_id is not None
             headers_out = [*_SSE_HEADERS, (_SESSION_HEADER, session.session_id.encode())]
-            connection = Connection(self.config.stream_queue_size)
+            connection = Connection(self.config.stream_queue_size, peer)
             last_event_id = headers.get(b"last-event-id")
             if last_event_id is not None and session.store is not None:
                 status, stream = session.resume(last_event_id.decode("latin-1"), connection)

@@ -83,13 +83,18 @@ class Connection:
         aborted: The connection was cut (client gone or not reading); no terminating chunk.
     """
 
-    __slots__ = ("_closed", "_frames_in", "_writer_scope", "aborted", "frames")
+    __slots__ = ("_closed", "_frames_in", "_writer_scope", "aborted", "ending", "frames", "peer")
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, peer: tuple[Any, Any] = (None, None)) -> None:
         self._frames_in, self.frames = trio.open_memory_channel[bytes](capacity)
         self._writer_scope: trio.CancelScope | None = None
         self._closed = False
         self.aborted = False
+        #: Set once the connection should finish (closed or aborted): from then on the writer
+        #: gets a write deadline, after which the TCP connection itself is cut.
+        self.ending = trio.Event()
+        #: The ASGI ``(server, client)`` addresses, to find the socket if it must be cut.
+        self.peer = peer
 
     @property
     def open(self) -> bool:
@@ -112,11 +117,13 @@ class Connection:
         """End the response cleanly after the frames already queued."""
         self._closed = True
         self._frames_in.close()
+        self.ending.set()
 
     def abort(self) -> None:
         """Cut the response now: queued frames are dropped, no terminating chunk is sent."""
         self.aborted = self._closed = True
         self._frames_in.close()
+        self.ending.set()
         if self._writer_scope is not None:
             self._writer_scope.cancel()
 
