@@ -27,7 +27,6 @@ from ._headers import (
 )
 from ._jsonrpc import Batch, ErrorResponse, Invalid, Message, Request, Response, classify
 from ._manager import SessionManager, SessionRefused
-from ._reaper import cut_connection
 from ._rules import Rejection, rejection_response
 from ._session import CloseReason, Session
 from ._stream import ASGIReceive, ASGISend, Connection, JsonReply, Output, SseStream, write_sse
@@ -235,7 +234,9 @@ class McpApp:
         session = await self._session_for_post(parsed, session_id, version)
         try:
             use_sse = accept.sse and (not self.config.json_response or not accept.json)
-            await self._dispatch(session, parsed, use_sse, peer, receive, send)
+            await self._dispatch(
+                session, parsed, use_sse=use_sse, peer=peer, receive=receive, send=send
+            )
         finally:
             session.release()
 
@@ -267,6 +268,7 @@ class McpApp:
         self,
         session: Session,
         parsed: Message | Batch,
+        *,
         use_sse: bool,
         peer: _Peer,
         receive: ASGIReceive,
@@ -305,7 +307,7 @@ class McpApp:
         connection = None
         if use_sse:
             output = session.new_post_stream(expected)
-            connection = Connection(self.config.stream_queue_size, peer)
+            connection = Connection(self.config.stream_queue_size, peer, self.manager.reaper)
             session.connect(output, connection)
         else:
             output = JsonReply(expected, batch=isinstance(parsed, Batch))
@@ -338,22 +340,11 @@ class McpApp:
     ) -> None:
         self.manager.streams += 1
         try:
-            async with trio.open_nursery() as guard:
-                guard.start_soon(self._write_deadline, connection)
-                await write_sse(send, receive, connection, headers, self.config.keepalive_interval)
-                guard.cancel_scope.cancel()
+            await write_sse(send, receive, connection, headers, self.config.keepalive_interval)
         finally:
             self.manager.streams -= 1
             if stream is not None and stream.connection is connection:
                 stream.connection = None
-
-    async def _write_deadline(self, connection: Connection) -> None:
-        """Once a connection should end, give its writer ``write_timeout`` to get unstuck."""
-        await connection.ending.wait()
-        await trio.sleep(self.config.write_timeout)
-        server, client = connection.peer
-        if server is not None and client is not None:
-            cut_connection((str(server[0]), int(server[1])), (str(client[0]), int(client[1])))
 
     # -- GET and DELETE -----------------------------------------------------------------------
 
@@ -372,7 +363,7 @@ class McpApp:
         try:
             assert session.session_id is not None
             headers_out = [*_SSE_HEADERS, (_SESSION_HEADER, session.session_id.encode())]
-            connection = Connection(self.config.stream_queue_size, peer)
+            connection = Connection(self.config.stream_queue_size, peer, self.manager.reaper)
             last_event_id = headers.get(b"last-event-id")
             if last_event_id is not None and session.store is not None:
                 status, stream = session.resume(last_event_id.decode("latin-1"), connection)

@@ -15,6 +15,7 @@ from ._session import CloseReason, Session
 if TYPE_CHECKING:
     from ._application import Application
     from ._config import ServerConfig
+from ._reaper import Reaper
 
 __all__ = ["SessionManager", "SessionRefused", "Statistics"]
 
@@ -40,7 +41,8 @@ class Statistics:
         requests_in_flight: Client requests being handled.
         sessions_opened: Sessions created since start.
         sessions_closed: Sessions ended since start, by reason value.
-        session_tasks: Session and stateless-exchange tasks alive in the manager's nursery.
+        session_tasks: Session and stateless-exchange tasks alive in the manager's nursery
+            (its reaper task not counted).
     """
 
     sessions: int
@@ -80,6 +82,8 @@ class SessionManager:
         self.streams = 0
         self.requests_in_flight = 0
         self._opened = 0
+        #: Enforces the write deadline of ending SSE connections (runs in :meth:`run`).
+        self.reaper = Reaper(config.write_timeout)
         self._closed: dict[str, int] = {}
 
     @property
@@ -95,6 +99,7 @@ class SessionManager:
             raise RuntimeError("SessionManager.run() is already running")
         try:
             async with trio.open_nursery() as nursery:
+                await nursery.start(self.reaper.run)
                 self._nursery = nursery
                 task_status.started(self)
                 await trio.sleep_forever()
@@ -222,7 +227,7 @@ class SessionManager:
             requests_in_flight=self.requests_in_flight,
             sessions_opened=self._opened,
             sessions_closed=dict(self._closed),
-            session_tasks=0 if self._nursery is None else len(self._nursery.child_tasks),
+            session_tasks=0 if self._nursery is None else len(self._nursery.child_tasks) - 1,
         )
 
 

@@ -12,12 +12,17 @@ Linux only (it reads ``/proc/self/fd``); elsewhere :func:`cut_connection` finds 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import ipaddress
+import itertools
 import logging
 import os
 import socket
+from typing import Any, Protocol
 
-__all__ = ["cut_connection"]
+import trio
+
+__all__ = ["Reaper", "cut_connection"]
 
 log = logging.getLogger("trio_mcp_http.reaper")
 
@@ -71,3 +76,54 @@ def cut_connection(server: Address, client: Address) -> bool:
             except OSError:
                 continue
     return False
+
+
+class StalledWriter(Protocol):
+    """What the reaper needs of a connection: is its writer still inside the same send?"""
+
+    peer: tuple[Any, Any]
+    sends: int
+    in_send: bool
+
+
+class Reaper:
+    """One task that enforces the write deadline of every ending connection.
+
+    A connection that should end (closed, or cut because its client stopped reading) and
+    whose writer is blocked in a socket write is registered with :meth:`watch`. If the same
+    write is still blocked ``write_timeout`` seconds later, the TCP connection is cut.
+    Registration is synchronous and only happens for ending connections, so the hot path
+    pays nothing.
+
+    Args:
+        write_timeout: Seconds a write of an ending connection may stay blocked.
+    """
+
+    def __init__(self, write_timeout: float) -> None:
+        self.write_timeout = write_timeout
+        self._due: list[tuple[float, int, StalledWriter, int]] = []
+        self._order = itertools.count()
+        self._wake = trio.Event()
+
+    def watch(self, connection: StalledWriter) -> None:
+        """Check ``connection`` again after the write timeout."""
+        deadline = trio.current_time() + self.write_timeout
+        heapq.heappush(self._due, (deadline, next(self._order), connection, connection.sends))
+        self._wake.set()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Cut the connections whose blocked write outlived its deadline (runs forever)."""
+        task_status.started()
+        while True:
+            if not self._due:
+                await self._wake.wait()
+                self._wake = trio.Event()
+                continue
+            await trio.sleep_until(self._due[0][0])
+            while self._due and self._due[0][0] <= trio.current_time():
+                _, _, connection, sends = heapq.heappop(self._due)
+                server, client = connection.peer
+                if connection.in_send and connection.sends == sends and server and client:
+                    cut_connection(
+                        (str(server[0]), int(server[1])), (str(client[0]), int(client[1]))
+                    )

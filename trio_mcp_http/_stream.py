@@ -22,6 +22,7 @@ from ._sse import encode_comment, encode_event
 
 if TYPE_CHECKING:
     from ._event_store import EventStore
+    from ._reaper import Reaper
 
 __all__ = ["Connection", "JsonReply", "Output", "SseStream", "write_sse"]
 
@@ -83,18 +84,38 @@ class Connection:
         aborted: The connection was cut (client gone or not reading); no terminating chunk.
     """
 
-    __slots__ = ("_closed", "_frames_in", "_writer_scope", "aborted", "ending", "frames", "peer")
+    __slots__ = (
+        "_closed",
+        "_frames_in",
+        "_reaper",
+        "_writer_scope",
+        "aborted",
+        "frames",
+        "in_send",
+        "peer",
+        "sends",
+    )
 
-    def __init__(self, capacity: int, peer: tuple[Any, Any] = (None, None)) -> None:
+    def __init__(
+        self, capacity: int, peer: tuple[Any, Any] = (None, None), reaper: Reaper | None = None
+    ) -> None:
         self._frames_in, self.frames = trio.open_memory_channel[bytes](capacity)
         self._writer_scope: trio.CancelScope | None = None
         self._closed = False
         self.aborted = False
-        #: Set once the connection should finish (closed or aborted): from then on the writer
-        #: gets a write deadline, after which the TCP connection itself is cut.
-        self.ending = trio.Event()
         #: The ASGI ``(server, client)`` addresses, to find the socket if it must be cut.
         self.peer = peer
+        #: Writes started so far, and whether the writer is inside one now.
+        self.sends = 0
+        self.in_send = False
+        self._reaper = reaper
+
+    def before_send(self) -> None:
+        """Called by the writer as it enters ``send()``; an ending connection gets a deadline."""
+        self.sends += 1
+        self.in_send = True
+        if self._closed and self._reaper is not None:
+            self._reaper.watch(self)
 
     @property
     def open(self) -> bool:
@@ -117,13 +138,15 @@ class Connection:
         """End the response cleanly after the frames already queued."""
         self._closed = True
         self._frames_in.close()
-        self.ending.set()
+        if self.in_send and self._reaper is not None:
+            self._reaper.watch(self)
 
     def abort(self) -> None:
         """Cut the response now: queued frames are dropped, no terminating chunk is sent."""
         self.aborted = self._closed = True
         self._frames_in.close()
-        self.ending.set()
+        if self.in_send and self._reaper is not None:
+            self._reaper.watch(self)
         if self._writer_scope is not None:
             self._writer_scope.cancel()
 
@@ -315,12 +338,20 @@ async def write_sse(
         ``True`` when the stream ended cleanly (terminating chunk sent), ``False`` when it was
         cut by a disconnect or a slow-consumer abort.
     """
+
+    async def put(message: dict[str, Any]) -> None:
+        connection.before_send()
+        try:
+            await send(message)
+        finally:
+            connection.in_send = False
+
     async with trio.open_nursery() as nursery:
         connection._writer_scope = nursery.cancel_scope
         if connection.aborted:
             nursery.cancel_scope.cancel()
         nursery.start_soon(_watch_disconnect, receive, connection)
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await put({"type": "http.response.start", "status": 200, "headers": headers})
         frames = connection.frames
         while True:
             with trio.move_on_after(keepalive_interval) as quiet:
@@ -329,7 +360,7 @@ async def write_sse(
                 except trio.EndOfChannel:
                     break
             if quiet.cancelled_caught:
-                await send({"type": "http.response.body", "body": _KEEPALIVE, "more_body": True})
+                await put({"type": "http.response.body", "body": _KEEPALIVE, "more_body": True})
                 continue
             chunk = [frame]
             while True:
@@ -338,8 +369,8 @@ async def write_sse(
                 except (trio.WouldBlock, trio.EndOfChannel):
                     break
             body = frame if len(chunk) == 1 else b"".join(chunk)
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+            await put({"type": "http.response.body", "body": body, "more_body": True})
         if not connection.aborted:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await put({"type": "http.response.body", "body": b"", "more_body": False})
         nursery.cancel_scope.cancel()
     return not connection.aborted
