@@ -37,6 +37,7 @@ class Statistics:
     Attributes:
         sessions: Sessions registered (live).
         idle_sessions: Live sessions with nothing in flight.
+        uninitialized_sessions: Live sessions still waiting for ``notifications/initialized``.
         streams: Open SSE responses (POST and GET).
         requests_in_flight: Client requests being handled.
         sessions_opened: Sessions created since start.
@@ -47,6 +48,7 @@ class Statistics:
 
     sessions: int
     idle_sessions: int
+    uninitialized_sessions: int
     streams: int
     requests_in_flight: int
     sessions_opened: int
@@ -76,6 +78,8 @@ class SessionManager:
         self._sessions: dict[str, Session] = {}
         # Live sessions with nothing in flight, least recently active first (dicts keep order).
         self._idle: dict[str, Session] = {}
+        # Sessions that have not sent ``notifications/initialized`` yet, oldest first.
+        self._pending: dict[str, Session] = {}
         self._nursery: trio.Nursery | None = None
         self._draining = False
         self._quiet = trio.Event()
@@ -125,13 +129,7 @@ class SessionManager:
         """
         if self._nursery is None or self._draining:
             raise SessionRefused(shutting_down=True)
-        if len(self._sessions) >= self.config.max_sessions:
-            if not self._idle:
-                raise SessionRefused(shutting_down=False)
-            victim = next(iter(self._idle.values()))
-            log.info("session cap reached: evicting idle session %s", _short(victim.session_id))
-            self._forget(victim)
-            victim.terminate(CloseReason.EVICTED)
+        self._make_room()
         session_id = secrets.token_urlsafe(24)  # 192 bits, [A-Za-z0-9_-]
         session = Session(
             self.application,
@@ -142,13 +140,33 @@ class SessionManager:
             on_closed=self._session_closed,
             store=self.config.event_store,
             retry_ms=self.config.retry_ms,
+            initialize_timeout=self.config.initialize_timeout,
+            on_initialized=self._note_initialized,
         )
         session.acquire()
         self._sessions[session_id] = session
+        self._pending[session_id] = session
         self._opened += 1
         await self._nursery.start(session.run)
         log.debug("session %s opened", _short(session_id))
         return session
+
+    def _make_room(self) -> None:
+        """Evict one idle session if a cap is reached: a never-initialized one first."""
+        pending_full = len(self._pending) >= self.config.max_pending_sessions
+        if not pending_full and len(self._sessions) < self.config.max_sessions:
+            return
+        victim = next((s for s in self._pending.values() if not s.busy), None)
+        if victim is None and not pending_full:
+            victim = next(iter(self._idle.values()), None)
+        if victim is None:
+            raise SessionRefused(shutting_down=False)
+        log.info("session cap reached: evicting idle session %s", _short(victim.session_id))
+        self.terminate(victim, CloseReason.EVICTED)
+
+    def _note_initialized(self, session: Session) -> None:
+        assert session.session_id is not None
+        self._pending.pop(session.session_id, None)
 
     async def open_exchange(self, protocol_version: str) -> Session:
         """Start an unregistered, id-less session for one stateless POST (already held)."""
@@ -175,6 +193,7 @@ class SessionManager:
         if session.session_id is not None:
             self._sessions.pop(session.session_id, None)
             self._idle.pop(session.session_id, None)
+            self._pending.pop(session.session_id, None)
 
     def _note_idle(self, session: Session, idle: bool) -> None:
         session_id = session.session_id
@@ -223,6 +242,7 @@ class SessionManager:
         return Statistics(
             sessions=len(self._sessions),
             idle_sessions=len(self._idle),
+            uninitialized_sessions=len(self._pending),
             streams=self.streams,
             requests_in_flight=self.requests_in_flight,
             sessions_opened=self._opened,

@@ -135,13 +135,16 @@ class Session:
         "_nursery",
         "_on_closed",
         "_on_idle",
+        "_on_initialized",
         "_pending",
         "_post_streams",
         "_request_ids",
+        "_session_idle_timeout",
         "_stream_ids",
         "close_reason",
         "handler",
         "idle_timeout",
+        "initialized",
         "last_active",
         "principal",
         "protocol_version",
@@ -164,11 +167,24 @@ class Session:
         on_closed: Callable[[Session], None],
         store: EventStore | None = None,
         retry_ms: int | None = None,
+        initialize_timeout: float | None = None,
+        on_initialized: Callable[[Session], None] | None = None,
     ) -> None:
         self.session_id = session_id
         self.protocol_version = protocol_version
         self.stateless = session_id is None
+        # Until ``notifications/initialized`` arrives, the (shorter) initialize timeout rules.
+        self._session_idle_timeout = idle_timeout
+        self.initialized = initialize_timeout is None
+        if not self.initialized:
+            assert initialize_timeout is not None
+            idle_timeout = (
+                initialize_timeout
+                if idle_timeout is None
+                else min(idle_timeout, initialize_timeout)
+            )
         self.idle_timeout = idle_timeout
+        self._on_initialized = on_initialized
         self.principal: object = None
         self.close_reason: CloseReason | None = None
         self.last_active = trio.current_time()
@@ -325,6 +341,11 @@ class Session:
 
     def receive_notification(self, notification: Notification) -> None:
         """Take a client notification: cancellations act at once, the handler runs in a task."""
+        if notification.method == "notifications/initialized" and not self.initialized:
+            self.initialized = True
+            self.idle_timeout = self._session_idle_timeout
+            if self._on_initialized is not None:
+                self._on_initialized(self)
         if notification.method == "notifications/cancelled" and notification.params:
             target = self._inbound.get(notification.params.get("requestId"))  # type: ignore[arg-type]
             if target is not None and target.request.method != "initialize":

@@ -130,7 +130,9 @@ async def test_ten_thousand_abandoned_sessions_are_reclaimed(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     n = 10_000
-    async with running_app(ServerConfig(idle_timeout=IDLE, max_sessions=n)) as (mcp, tiny):
+    async with running_app(
+        ServerConfig(idle_timeout=IDLE, max_sessions=n, max_pending_sessions=n)
+    ) as (mcp, tiny):
         ids = []
         for _ in range(n):
             async with asgi_request(
@@ -159,3 +161,37 @@ async def test_ten_thousand_abandoned_sessions_are_reclaimed(
         assert stats.sessions_closed == {"idle": n}
         assert all(mcp.manager.get(sid) is None for sid in ids)
         assert len(tiny.sessions) == n
+
+
+async def test_flood_of_abandoned_initializes_never_locks_new_clients_out(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    config = ServerConfig(
+        idle_timeout=IDLE, max_sessions=100, max_pending_sessions=10, initialize_timeout=5
+    )
+    async with running_app(config) as (mcp, _):
+        real = await initialize(mcp)  # a well-behaved client, handshake complete
+        flood = []
+        for _ in range(300):  # abandoned after initialize, never send initialized
+            async with asgi_request(
+                mcp,
+                "POST",
+                headers=[
+                    ("accept", "application/json, text/event-stream"),
+                    ("content-type", "application/json"),
+                ],
+                body=rpc("initialize", {"protocolVersion": "2025-11-25"}),
+            ) as response:
+                assert response.status == 200
+                flood.append(response.headers["mcp-session-id"])
+                await response.body()
+        stats = mcp.manager.statistics()
+        assert (stats.sessions, stats.uninitialized_sessions) == (11, 10)
+        assert mcp.manager.get(real) is not None  # the flood evicted only unfinished handshakes
+        newcomer = await initialize(mcp)
+        assert (await call(mcp, rpc("echo"), newcomer))[0] == 200
+        # Unfinished handshakes expire after the (short) initialize timeout, real ones do not.
+        await trio.sleep(5 + 1)
+        stats = mcp.manager.statistics()
+        assert (stats.sessions, stats.uninitialized_sessions) == (2, 0)
+        assert all(mcp.manager.get(sid) is None for sid in flood)
