@@ -12,6 +12,7 @@ from ._application import (
     SessionHandler,
 )
 from ._asgi import McpApp
+from ._auth import AccessToken, AuthConfig, TokenVerifier
 from ._config import ServerConfig
 from ._event_store import EventStore, MemoryEventStore
 from ._jsonrpc import (
@@ -30,7 +31,9 @@ from ._session import CloseReason
 from ._version import __version__
 
 __all__ = [
+    "AccessToken",
     "Application",
+    "AuthConfig",
     "BackChannelUnavailable",
     "CloseReason",
     "ErrorObject",
@@ -51,6 +54,7 @@ __all__ = [
     "SessionHandler",
     "SessionManager",
     "Statistics",
+    "TokenVerifier",
     "__version__",
     "serve",
 ]

@@ -8,6 +8,7 @@ the session manager's nursery when the app runs under ``hypercorn -k trio module
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import trio
@@ -33,6 +34,7 @@ from ._stream import ASGIReceive, ASGISend, Connection, JsonReply, Output, SseSt
 
 if TYPE_CHECKING:
     from ._application import Application
+from ._auth import AuthConfig, bearer_token
 
 __all__ = ["McpApp"]
 
@@ -49,6 +51,20 @@ _SSE_HEADERS: Final = [
 ]
 _JSON_HEADERS: Final = [(b"content-type", b"application/json")]
 _SUPPORTED: Final = {"supported": list(SESSION_PROTOCOL_VERSIONS)}
+
+
+@dataclass(slots=True)
+class _Call:
+    """What one HTTP request brings: headers, session id, addresses, authenticated principal."""
+
+    headers: dict[bytes, bytes]
+    session_id: str | None
+    peer: tuple[Any, Any]
+    principal: str | None = None
+
+    def header(self, name: bytes) -> str | None:
+        value = self.headers.get(name)
+        return None if value is None else value.decode("latin-1")
 
 
 class _Refused(Exception):
@@ -120,26 +136,62 @@ class McpApp:
 
     async def _http(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         headers: dict[bytes, bytes] = dict(scope["headers"])
+        method = scope["method"]
         try:
-            if scope["path"] != self.config.path:
+            path = scope["path"]
+            auth = self.config.auth
+            if auth is not None and method == "GET" and path in auth.metadata_paths():
+                await _send_json(send, 200, auth.metadata_document)
+                return
+            if path != self.config.path:
                 raise _Refused(Rejection.NOT_FOUND_PATH)
             self._check_host_and_origin(scope, headers)
-            method = scope["method"]
             raw_id = headers.get(_SESSION_HEADER)
-            session_id = None if raw_id is None else raw_id.decode("latin-1")
-            peer = (scope.get("server"), scope.get("client"))
+            call = _Call(
+                headers,
+                None if raw_id is None else raw_id.decode("latin-1"),
+                (scope.get("server"), scope.get("client")),
+            )
+            if auth is not None:
+                call.principal = await self._authenticate(auth, headers)
             if method == "POST":
-                await self._post(headers, session_id, peer, receive, send)
+                await self._post(call, receive, send)
             elif method == "GET" and not self.config.stateless:
-                await self._get(headers, session_id, peer, receive, send)
+                await self._get(call, receive, send)
             elif method == "DELETE" and not self.config.stateless:
-                await self._delete(headers, session_id, send)
+                await self._delete(call, send)
             else:
                 raise _Refused(Rejection.METHOD_NOT_ALLOWED, allow=self._allow)
         except _Refused as refused:
             await self._send_rejection(send, refused)
         except _Disconnected:
             log.debug("client disconnected before its request was read")
+
+    async def _authenticate(self, auth: AuthConfig, headers: dict[bytes, bytes]) -> str:
+        """Verify the bearer token (from the header only); return its principal."""
+        token = bearer_token(headers.get(b"authorization"))
+        if token is None:
+            raise _Refused(Rejection.UNAUTHORIZED, www_authenticate=auth.challenge())
+        try:
+            grant = await auth.verifier.verify(token)
+        except Exception:
+            log.exception("token verifier raised")
+            raise _Refused(Rejection.INTERNAL_ERROR) from None
+        if grant is None:
+            raise _Refused(
+                Rejection.UNAUTHORIZED,
+                message="Unauthorized: invalid or expired token",
+                www_authenticate=auth.challenge(error="invalid_token"),
+            )
+        missing = [scope for scope in auth.required_scopes if scope not in grant.scopes]
+        if missing:
+            raise _Refused(
+                Rejection.INSUFFICIENT_SCOPE,
+                www_authenticate=auth.challenge(
+                    error="insufficient_scope", scope=auth.required_scopes
+                ),
+            )
+        return grant.principal
 
     @staticmethod
     async def _send_rejection(send: ASGISend, refused: _Refused) -> None:
@@ -169,9 +221,8 @@ class McpApp:
         ):
             raise _Refused(Rejection.FORBIDDEN_HOST)
 
-    def _check_version(self, headers: dict[bytes, bytes]) -> str:
-        raw = headers.get(b"mcp-protocol-version")
-        value = None if raw is None else raw.decode("latin-1")
+    def _check_version(self, call: _Call) -> str:
+        value = call.header(b"mcp-protocol-version")
         check = check_protocol_version(value)
         if check.version is None or not check.supported:
             raise _Refused(
@@ -179,20 +230,24 @@ class McpApp:
             )
         return check.version
 
-    def _find_session(self, session_id: str | None) -> Session:
-        """Look up and hold a session, or refuse with 400/404."""
+    def _find_session(self, call: _Call) -> Session:
+        """Look up and hold a session, or refuse with 400/404.
+
+        A session presented by another principal than its creator's is "not found".
+        """
+        session_id = call.session_id
         if session_id is None:
             raise _Refused(Rejection.MISSING_SESSION_ID)
         if not is_valid_session_id(session_id):
             raise _Refused(Rejection.MALFORMED_SESSION_ID)
         session = self.manager.get(session_id)
-        if session is None or not session.acquire():
+        if session is None or session.principal != call.principal or not session.acquire():
             raise _Refused(Rejection.SESSION_NOT_FOUND)
         return session
 
-    async def _read_body(self, headers: dict[bytes, bytes], receive: ASGIReceive) -> bytes:
+    async def _read_body(self, call: _Call, receive: ASGIReceive) -> bytes:
         limit = self.config.max_body_bytes
-        declared = headers.get(b"content-length")
+        declared = call.headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise _Refused(Rejection.BODY_TOO_LARGE)
         chunks: list[bytes] = []
@@ -211,54 +266,47 @@ class McpApp:
 
     # -- POST ---------------------------------------------------------------------------------
 
-    async def _post(
-        self,
-        headers: dict[bytes, bytes],
-        session_id: str | None,
-        peer: _Peer,
-        receive: ASGIReceive,
-        send: ASGISend,
-    ) -> None:
-        accept = parse_accept(_text(headers.get(b"accept")))
+    async def _post(self, call: _Call, receive: ASGIReceive, send: ASGISend) -> None:
+        accept = parse_accept(call.header(b"accept"))
         if not (accept.json or accept.sse):
             raise _Refused(Rejection.NOT_ACCEPTABLE)
-        if not is_json_content_type(_text(headers.get(b"content-type"))):
+        if not is_json_content_type(call.header(b"content-type")):
             raise _Refused(Rejection.UNSUPPORTED_MEDIA_TYPE)
-        version = self._check_version(headers)
-        parsed = classify(await self._read_body(headers, receive))
+        version = self._check_version(call)
+        parsed = classify(await self._read_body(call, receive))
         if isinstance(parsed, Invalid):
             raise _Refused(
                 Rejection.PARSE_ERROR if parsed.error.code == -32700 else Rejection.INVALID_MESSAGE,
                 message=parsed.error.message,
             )
-        session = await self._session_for_post(parsed, session_id, version)
+        session = await self._session_for_post(parsed, call, version)
         try:
             use_sse = accept.sse and (not self.config.json_response or not accept.json)
             await self._dispatch(
-                session, parsed, use_sse=use_sse, peer=peer, receive=receive, send=send
+                session, parsed, use_sse=use_sse, peer=call.peer, receive=receive, send=send
             )
         finally:
             session.release()
 
     async def _session_for_post(
-        self, parsed: Message | Batch, session_id: str | None, version: str
+        self, parsed: Message | Batch, call: _Call, version: str
     ) -> Session:
         is_initialize = isinstance(parsed, Request) and parsed.method == "initialize"
         try:
             if self.config.stateless:
                 return await self.manager.open_exchange(version)
-            if session_id is None and is_initialize:
+            if call.session_id is None and is_initialize:
                 assert isinstance(parsed, Request)
                 requested = (parsed.params or {}).get("protocolVersion")
                 if requested not in SESSION_PROTOCOL_VERSIONS:
                     requested = version
-                return await self.manager.open_session(requested)
+                return await self.manager.open_session(requested, call.principal)
         except SessionRefused as refused:
             raise _Refused(
                 Rejection.SHUTTING_DOWN if refused.shutting_down else Rejection.TOO_MANY_SESSIONS,
                 retry_after=self.config.retry_after,
             ) from None
-        session = self._find_session(session_id)
+        session = self._find_session(call)
         if is_initialize:
             session.release()
             raise _Refused(Rejection.ALREADY_INITIALIZED)
@@ -348,25 +396,18 @@ class McpApp:
 
     # -- GET and DELETE -----------------------------------------------------------------------
 
-    async def _get(
-        self,
-        headers: dict[bytes, bytes],
-        session_id: str | None,
-        peer: _Peer,
-        receive: ASGIReceive,
-        send: ASGISend,
-    ) -> None:
-        if not parse_accept(_text(headers.get(b"accept"))).sse:
+    async def _get(self, call: _Call, receive: ASGIReceive, send: ASGISend) -> None:
+        if not parse_accept(call.header(b"accept")).sse:
             raise _Refused(Rejection.NOT_ACCEPTABLE)
-        self._check_version(headers)
-        session = self._find_session(session_id)
+        self._check_version(call)
+        session = self._find_session(call)
         try:
             assert session.session_id is not None
             headers_out = [*_SSE_HEADERS, (_SESSION_HEADER, session.session_id.encode())]
-            connection = Connection(self.config.stream_queue_size, peer, self.manager.reaper)
-            last_event_id = headers.get(b"last-event-id")
+            connection = Connection(self.config.stream_queue_size, call.peer, self.manager.reaper)
+            last_event_id = call.header(b"last-event-id")
             if last_event_id is not None and session.store is not None:
-                status, stream = session.resume(last_event_id.decode("latin-1"), connection)
+                status, stream = session.resume(last_event_id, connection)
                 if status is ReplayStatus.UNKNOWN:
                     raise _Refused(Rejection.UNKNOWN_EVENT_ID)
                 if status is ReplayStatus.EVICTED:
@@ -379,16 +420,15 @@ class McpApp:
         finally:
             session.release()
 
-    async def _delete(
-        self, headers: dict[bytes, bytes], session_id: str | None, send: ASGISend
-    ) -> None:
-        self._check_version(headers)
-        session = self._find_session(session_id)
+    async def _delete(self, call: _Call, send: ASGISend) -> None:
+        self._check_version(call)
+        session = self._find_session(call)
         session.release()
         self.manager.terminate(session, CloseReason.DELETED)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
 
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("latin-1")
+async def _send_json(send: ASGISend, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": _JSON_HEADERS})
+    await send({"type": "http.response.body", "body": body})

@@ -119,10 +119,14 @@ class SessionManager:
             return None
         return session
 
-    async def open_session(self, protocol_version: str) -> Session:
+    async def open_session(self, protocol_version: str, principal: str | None = None) -> Session:
         """Create and start a session; it comes back already held by the caller.
 
         At the cap, the least recently active idle session is evicted first.
+
+        Args:
+            protocol_version: The version the client asked for (or assumed).
+            principal: Who authenticated the opening request; the session is bound to it.
 
         Raises:
             SessionRefused: Shutting down, or at the cap with every session busy.
@@ -143,6 +147,7 @@ class SessionManager:
             initialize_timeout=self.config.initialize_timeout,
             on_initialized=self._note_initialized,
         )
+        session.principal = principal
         session.acquire()
         self._sessions[session_id] = session
         self._pending[session_id] = session

@@ -44,6 +44,8 @@ class Rejection(enum.Enum):
     EVENTS_EVICTED = enum.auto()
     BODY_TOO_LARGE = enum.auto()
     UNSUPPORTED_MEDIA_TYPE = enum.auto()
+    UNAUTHORIZED = enum.auto()
+    INSUFFICIENT_SCOPE = enum.auto()
     FORBIDDEN_ORIGIN = enum.auto()
     FORBIDDEN_HOST = enum.auto()
     NOT_FOUND_PATH = enum.auto()
@@ -109,6 +111,12 @@ REJECTIONS: Final[dict[Rejection, RejectionRule]] = {
     Rejection.UNSUPPORTED_MEDIA_TYPE: _R(
         415, INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json"
     ),
+    Rejection.UNAUTHORIZED: _R(
+        401, INVALID_REQUEST, "Unauthorized: a valid bearer token is required"
+    ),
+    Rejection.INSUFFICIENT_SCOPE: _R(
+        403, INVALID_REQUEST, "Forbidden: the token lacks a required scope"
+    ),
     Rejection.FORBIDDEN_ORIGIN: _R(403, INVALID_REQUEST, "Forbidden: Origin not allowed"),
     Rejection.FORBIDDEN_HOST: _R(403, INVALID_REQUEST, "Forbidden: Host not allowed"),
     Rejection.TOO_MANY_SESSIONS: _R(
@@ -138,6 +146,7 @@ def rejection_response(
     data: Any = None,
     allow: str | None = None,
     retry_after: int | None = None,
+    www_authenticate: bytes | None = None,
 ) -> RejectionResponse:
     """Build the response for a rejection from the table.
 
@@ -147,6 +156,7 @@ def rejection_response(
         data: The JSON-RPC error's ``data`` member.
         allow: The ``Allow`` header value (only for 405).
         retry_after: Seconds for a ``Retry-After`` header (only for 503).
+        www_authenticate: The ``WWW-Authenticate`` challenge (only for 401 and 403).
 
     Returns:
         The status, headers and JSON-RPC error body to send.
@@ -157,5 +167,7 @@ def rejection_response(
         headers.append((b"allow", allow.encode("ascii")))
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode("ascii")))
+    if www_authenticate is not None:
+        headers.append((b"www-authenticate", www_authenticate))
     body = error_body(rule.code, message if message is not None else rule.message, data)
     return RejectionResponse(rule.status, tuple(headers), body)

@@ -185,7 +185,7 @@ class Session:
             )
         self.idle_timeout = idle_timeout
         self._on_initialized = on_initialized
-        self.principal: object = None
+        self.principal: str | None = None
         self.close_reason: CloseReason | None = None
         self.last_active = trio.current_time()
         self.standalone: SseStream | None = None

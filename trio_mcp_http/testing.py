@@ -115,7 +115,7 @@ async def asgi_request(
     Args:
         app: The ASGI application.
         method: The HTTP method.
-        path: The request path.
+        path: The request path, optionally with a ``?query``.
         headers: Request headers (``Host`` defaults to the server address).
         body: The request body.
         server: The ``(host, port)`` the app believes it is bound to.
@@ -132,9 +132,9 @@ async def asgi_request(
         "http_version": "1.1",
         "method": method,
         "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
+        "path": path.partition("?")[0],
+        "raw_path": path.partition("?")[0].encode(),
+        "query_string": path.partition("?")[2].encode(),
         "headers": raw_headers,
         "server": server,
         "client": ("127.0.0.1", 50000),
