@@ -30,6 +30,7 @@ __all__ = [
     "METHOD_NOT_FOUND",
     "PARSE_ERROR",
     "REQUEST_CANCELLED",
+    "REQUEST_TIMEOUT",
     "Batch",
     "ErrorObject",
     "ErrorResponse",
@@ -53,6 +54,8 @@ INVALID_PARAMS: Final = -32602
 INTERNAL_ERROR: Final = -32603
 #: Sent for a request that was cancelled before it could be answered.
 REQUEST_CANCELLED: Final = -32800
+#: A request to the other side got no answer in time (the MCP SDKs' code).
+REQUEST_TIMEOUT: Final = -32001
 
 RequestId: TypeAlias = Annotated[int, Strict()] | Annotated[str, Strict()]
 """A JSON-RPC request id: an integer or a string, compared with its type."""

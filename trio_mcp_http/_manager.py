@@ -146,6 +146,7 @@ class SessionManager:
             retry_ms=self.config.retry_ms,
             initialize_timeout=self.config.initialize_timeout,
             on_initialized=self._note_initialized,
+            client_request_timeout=self.config.client_request_timeout,
         )
         session.principal = principal
         session.acquire()

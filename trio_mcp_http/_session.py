@@ -35,6 +35,7 @@ from ._headers import PROTOCOL_2025_11_25, SESSION_PROTOCOL_VERSIONS
 from ._jsonrpc import (
     INTERNAL_ERROR,
     REQUEST_CANCELLED,
+    REQUEST_TIMEOUT,
     ErrorObject,
     ErrorResponse,
     JsonRpcError,
@@ -141,6 +142,7 @@ class Session:
         "_request_ids",
         "_session_idle_timeout",
         "_stream_ids",
+        "client_request_timeout",
         "close_reason",
         "handler",
         "idle_timeout",
@@ -169,6 +171,7 @@ class Session:
         retry_ms: int | None = None,
         initialize_timeout: float | None = None,
         on_initialized: Callable[[Session], None] | None = None,
+        client_request_timeout: float = math.inf,
     ) -> None:
         self.session_id = session_id
         self.protocol_version = protocol_version
@@ -199,6 +202,7 @@ class Session:
         self._post_streams: dict[str, SseStream] = {}
         self.store = store if session_id is not None else None
         self.retry_ms = retry_ms
+        self.client_request_timeout = client_request_timeout
         self._on_idle = on_idle
         self._on_closed = on_closed
         self.handler: SessionHandler | None = None
@@ -409,14 +413,16 @@ class Session:
         try:
             if not output.deliver(request):
                 raise BackChannelUnavailable(f"the stream closed before {method!r} was sent")
-            await pending.done.wait()
-        except trio.Cancelled:
-            cancel = {"requestId": request_id, "reason": "cancelled by the server"}
-            output.deliver(
-                Notification.model_construct(
-                    jsonrpc="2.0", method="notifications/cancelled", params=cancel
+            with trio.move_on_after(self.client_request_timeout) as waiting:
+                await pending.done.wait()
+            if waiting.cancelled_caught:
+                self._cancel_client_request(output, request_id, "timed out")
+                raise JsonRpcError(
+                    REQUEST_TIMEOUT,
+                    f"no answer to {method!r} within {self.client_request_timeout:g} s",
                 )
-            )
+        except trio.Cancelled:
+            self._cancel_client_request(output, request_id, "cancelled by the server")
             raise
         finally:
             self._pending.pop(request_id, None)
@@ -424,6 +430,15 @@ class Session:
             raise JsonRpcError(pending.error.code, pending.error.message, pending.error.data)
         assert pending.result is not None
         return pending.result
+
+    @staticmethod
+    def _cancel_client_request(output: Output, request_id: int, reason: str) -> None:
+        params = {"requestId": request_id, "reason": reason}
+        output.deliver(
+            Notification.model_construct(
+                jsonrpc="2.0", method="notifications/cancelled", params=params
+            )
+        )
 
     # -- SSE streams ----------------------------------------------------------------------
 

@@ -335,3 +335,24 @@ async def test_requests_before_manager_runs_get_503() -> None:
         mcp, "POST", headers=[ACCEPT_BOTH, JSON_CT], body=rpc("initialize", {})
     ) as response:
         assert response.status == 503
+
+
+async def test_unanswered_client_request_times_out_with_cancellation(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with running_app(ServerConfig(client_request_timeout=30)) as (mcp, _):
+        sid = await initialize(mcp)
+        async with post(mcp, rpc("ask", id="q"), sid) as response:
+            asked = await next_message(response)
+            start = trio.current_time()
+            cancelled = await next_message(response)  # the client never answers
+            assert trio.current_time() - start == 30
+            assert cancelled == {
+                "jsonrpc": "2.0",
+                "method": "notifications/cancelled",
+                "params": {"requestId": asked["id"], "reason": "timed out"},
+            }
+            final = await next_message(response)
+        assert final["id"] == "q"
+        assert final["error"]["code"] == -32001
+        assert mcp.manager.statistics().requests_in_flight == 0
