@@ -8,6 +8,7 @@ the session manager's nursery when the app runs under ``hypercorn -k trio module
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -90,6 +91,8 @@ class McpApp:
         application: The MCP application (a factory of per-session handlers).
         config: Server options; the defaults serve ``/mcp`` with 30-minute idle sessions.
         manager: A session manager to use instead of a new one.
+        on_session_closed: Called with the session id and the reason (deleted, idle,
+            evicted, shutdown, error) whenever a session ends.
     """
 
     def __init__(
@@ -98,9 +101,12 @@ class McpApp:
         config: ServerConfig | None = None,
         *,
         manager: SessionManager | None = None,
+        on_session_closed: Callable[[str | None, CloseReason], None] | None = None,
     ) -> None:
         self.config = config if config is not None else ServerConfig()
-        self.manager = manager if manager is not None else SessionManager(application, self.config)
+        if manager is None:
+            manager = SessionManager(application, self.config, on_session_closed=on_session_closed)
+        self.manager = manager
         self._loopback_hosts, self._loopback_origins = loopback_allow_lists()
         allow = "POST" if self.config.stateless else "GET, POST, DELETE"
         self._allow = allow

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ._application import Application
     from ._config import ServerConfig
     from ._manager import SessionManager
+from ._session import CloseReason
 
 __all__ = ["RunningServer", "serve"]
 
@@ -54,6 +55,7 @@ async def serve(
     shutdown_trigger: Callable[[], Awaitable[object]] | None = None,
     grace: float = 2.0,
     hypercorn_config: HypercornConfig | None = None,
+    on_session_closed: Callable[[str | None, CloseReason], None] | None = None,
     task_status: trio.TaskStatus[RunningServer] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``application`` over HTTP until shut down.
@@ -74,6 +76,7 @@ async def serve(
         shutdown_trigger: An async callable whose return starts a graceful shutdown.
         grace: Seconds in-flight requests may take to finish during shutdown.
         hypercorn_config: A hypercorn config to start from (``bind`` is set from host/port).
+        on_session_closed: Called with the session id and the reason whenever one ends.
         task_status: Receives the :class:`RunningServer` once listening.
     """
     cfg = hypercorn_config if hypercorn_config is not None else HypercornConfig()
@@ -83,7 +86,7 @@ async def serve(
     if hypercorn_config is None:
         cfg.accesslog = None
         cfg.errorlog = logging.getLogger("trio_mcp_http.hypercorn")
-    app = McpApp(application, config)
+    app = McpApp(application, config, on_session_closed=on_session_closed)
     async with trio.open_nursery() as nursery:
         manager = await nursery.start(app.manager.run)
         stop = trio.Event()
