@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ._auth import AuthConfig
     from ._event_store import EventStore
 
 __all__ = ["ServerConfig"]
@@ -29,12 +30,21 @@ class ServerConfig:
         stateless: Serve every POST in isolation, with no session ids; GET and DELETE get 405.
         max_sessions: The most sessions alive at once. At the cap the least recently active
             idle session is evicted; when every session is busy, new ones get 503.
+        max_pending_sessions: The most sessions that have not finished the handshake
+            (``notifications/initialized``) at once; at this cap the oldest idle one is
+            evicted, so a flood of abandoned initializes never locks new clients out.
+        initialize_timeout: Idle seconds after which a session that has not finished the
+            handshake is closed (the shorter of this and ``idle_timeout`` applies).
         max_body_bytes: The largest request body; larger ones get 413 before being read whole.
         keepalive_interval: Seconds of silence after which an SSE stream gets a ``:`` comment,
             so proxies and clients do not time it out.
         stream_queue_size: Messages that may wait for a slow SSE client on one stream. When
             the queue is full, the client is not reading: the stream is cut (it can resume when
             an event store is configured) so that nothing else ever waits for that client.
+        write_timeout: Seconds a connection that should end (closed, or cut because its
+            client stopped reading) may stay blocked in a socket write before its TCP
+            connection is shut down from outside, so nothing (shutdown included) waits on a
+            stalled client for longer.
         allowed_hosts: ``Host`` header patterns accepted (``"host:port"``, ``"host:*"``).
             ``None``: when the server is bound to a loopback address, only loopback hosts are
             accepted (DNS-rebinding protection); otherwise every host is.
@@ -44,6 +54,12 @@ class ServerConfig:
         event_store: Makes every SSE stream resumable: events get ids and are stored before
             they are written, and a client that lost a connection resumes with GET and
             ``Last-Event-ID``. Use :class:`~trio_mcp_http.MemoryEventStore` (bounded in bytes).
+        client_request_timeout: The longest a server-to-client request (sampling,
+            elicitation, roots, ping) waits for the client's answer; then the client gets
+            ``notifications/cancelled`` and the handler a JSON-RPC error (-32001), so a client
+            that never answers cannot pin a handler, and its session, forever.
+        auth: Act as an OAuth 2.1 resource server: every request needs a valid bearer
+            token, and sessions are bound to the principal that opened them.
         retry_interval: Seconds a client should wait before reconnecting, sent as the SSE
             ``retry`` field in priming events and before the server closes a connection on
             purpose (SSE polling, shutdown).
@@ -54,14 +70,19 @@ class ServerConfig:
     json_response: bool = False
     stateless: bool = False
     max_sessions: int = 10_000
+    max_pending_sessions: int = 1000
+    initialize_timeout: float = 60.0
     max_body_bytes: int = 4 * 1024 * 1024
     keepalive_interval: float = 15.0
     stream_queue_size: int = 256
+    write_timeout: float = 10.0
     allowed_hosts: Sequence[str] | None = None
     allowed_origins: Sequence[str] | None = None
     retry_after: int = 5
     event_store: EventStore | None = None
     retry_interval: float = 2.0
+    client_request_timeout: float = 300.0
+    auth: AuthConfig | None = None
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -70,12 +91,18 @@ class ServerConfig:
             raise ValueError("idle_timeout must be a positive number of seconds or None")
         if self.max_sessions < 1:
             raise ValueError("max_sessions must be at least 1")
+        if self.max_pending_sessions < 1:
+            raise ValueError("max_pending_sessions must be at least 1")
+        if not self.initialize_timeout > 0:
+            raise ValueError("initialize_timeout must be positive")
         if self.max_body_bytes < 1:
             raise ValueError("max_body_bytes must be at least 1")
         if not self.keepalive_interval > 0:
             raise ValueError("keepalive_interval must be positive")
         if self.stream_queue_size < 1:
             raise ValueError("stream_queue_size must be at least 1")
+        if not self.client_request_timeout > 0:
+            raise ValueError("client_request_timeout must be positive")
         if not self.retry_interval > 0:
             raise ValueError("retry_interval must be positive")
         if (

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ._application import Application
     from ._config import ServerConfig
     from ._manager import SessionManager
-from ._session import CloseReason
+    from ._session import CloseReason
 
 __all__ = ["RunningServer", "serve"]
 
