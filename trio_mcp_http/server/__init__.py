@@ -1,0 +1,90 @@
+"""The MCP server layer: tools, resources, prompts and completions on the trio transport.
+
+Example::
+
+    import trio
+    from trio_mcp_http import serve
+    from trio_mcp_http.server import Context, McpServer
+
+    server = McpServer("demo")
+
+    @server.tool()
+    async def add(a: float, b: float, ctx: Context) -> float:
+        \"\"\"Add two numbers.\"\"\"
+        await ctx.info(f"adding {a} and {b}")
+        return a + b
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            running = await nursery.start(serve, server)
+            print(running.url)
+
+:class:`McpServer` is an :class:`~trio_mcp_http.Application`; each session gets a
+:class:`ServerSession` handler holding its state (negotiated version, client capabilities,
+log level, subscriptions). Registered functions receive a :class:`Context` when they declare
+a parameter annotated with it.
+"""
+
+from ._completion import Completer, RefType
+from ._content import (
+    AudioContent,
+    BlobResourceContents,
+    ContentBlock,
+    EmbeddedResource,
+    ImageContent,
+    PromptMessage,
+    ResourceContents,
+    ResourceLink,
+    Role,
+    SamplingMessage,
+    TextContent,
+    TextResourceContents,
+)
+from ._context import Context
+from ._errors import CapabilityNotNegotiated, ClientRequestTimeout, McpError
+from ._handler import LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, ServerSession
+from ._levels import DEFAULT_LOG_LEVEL, LOG_LEVELS, LogLevel
+from ._prompts import Prompt
+from ._resources import Resource, ResourceTemplate
+from ._results import ElicitResult, Root, SamplingResult, ToolAnnotations, ToolResult
+from ._server import McpServer
+from ._tools import Tool
+from ._uri_template import UriTemplate
+
+__all__ = [
+    "DEFAULT_LOG_LEVEL",
+    "LATEST_PROTOCOL_VERSION",
+    "LOG_LEVELS",
+    "SUPPORTED_PROTOCOL_VERSIONS",
+    "AudioContent",
+    "BlobResourceContents",
+    "CapabilityNotNegotiated",
+    "ClientRequestTimeout",
+    "Completer",
+    "ContentBlock",
+    "Context",
+    "ElicitResult",
+    "EmbeddedResource",
+    "ImageContent",
+    "LogLevel",
+    "McpError",
+    "McpServer",
+    "Prompt",
+    "PromptMessage",
+    "RefType",
+    "Resource",
+    "ResourceContents",
+    "ResourceLink",
+    "ResourceTemplate",
+    "Role",
+    "Root",
+    "SamplingMessage",
+    "SamplingResult",
+    "ServerSession",
+    "TextContent",
+    "TextResourceContents",
+    "Tool",
+    "ToolAnnotations",
+    "ToolResult",
+    "UriTemplate",
+]

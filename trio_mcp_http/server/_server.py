@@ -1,0 +1,383 @@
+"""The :class:`McpServer`: registration API and broadcasts; an :class:`Application`."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from ._completion import Completer, RefType
+from ._handler import ServerSession
+from ._prompts import Prompt, make_prompt
+from ._resources import Resource, ResourceTemplate, make_resource
+from ._tools import Tool, make_tool
+
+if TYPE_CHECKING:
+    from .._application import SessionContext
+    from ._results import ToolAnnotations
+
+__all__ = ["McpServer"]
+
+log = logging.getLogger("trio_mcp_http.server")
+
+F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=Completer)
+
+
+def _no_bare_decorator(name: object, what: str) -> None:
+    if callable(name):
+        raise TypeError(f"use @server.{what}(...) with parentheses")
+
+
+class McpServer:
+    """An MCP server: tools, resources, prompts and completions over the transport.
+
+    It implements :class:`~trio_mcp_http.Application`: pass it to
+    :func:`~trio_mcp_http.serve` or :class:`~trio_mcp_http.McpApp`. Register everything
+    before serving; the capabilities a session sees are fixed when it initializes (only the
+    kinds with something registered are advertised; ``logging`` always is).
+
+    Registered functions may be sync or async. Sync functions run directly in the trio
+    thread, so they must be quick: anything that blocks or takes time should be async (or
+    use ``trio.to_thread.run_sync`` inside an async function).
+
+    Args:
+        name: The server name (``serverInfo.name``).
+        version: The server version (``serverInfo.version``).
+        instructions: Optional instructions for the client's model.
+        page_size: The most items in one page of a ``*/list`` result.
+        client_request_timeout: Seconds to wait for the client's answer to a server-to-client
+            request (sampling, elicitation, roots, ping).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        version: str = "0.1.0",
+        *,
+        instructions: str | None = None,
+        page_size: int = 50,
+        client_request_timeout: float = 60.0,
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        if not client_request_timeout > 0:
+            raise ValueError("client_request_timeout must be positive")
+        self.name = name
+        self.version = version
+        self.instructions = instructions
+        self.page_size = page_size
+        self.client_request_timeout = client_request_timeout
+        self._tools: dict[str, Tool] = {}
+        self._resources: dict[str, Resource] = {}
+        self._templates: dict[str, ResourceTemplate] = {}
+        self._prompts: dict[str, Prompt] = {}
+        self._completers: dict[tuple[str, str], Completer] = {}
+        self._sessions: weakref.WeakSet[ServerSession] = weakref.WeakSet()
+
+    # -- Application ----------------------------------------------------------------------
+
+    def open_session(self, session: SessionContext) -> ServerSession:
+        """Return the handler of a new session (the :class:`Application` protocol)."""
+        handler = ServerSession(self, session)
+        self._sessions.add(handler)
+        return handler
+
+    def capabilities(self) -> dict[str, Any]:
+        """The server capabilities advertised in ``initialize`` results."""
+        caps: dict[str, Any] = {}
+        if self._tools:
+            caps["tools"] = {"listChanged": True}
+        if self._resources or self._templates:
+            caps["resources"] = {"subscribe": True, "listChanged": True}
+        if self._prompts:
+            caps["prompts"] = {"listChanged": True}
+        caps["logging"] = {}
+        if self._completers:
+            caps["completions"] = {}
+        return caps
+
+    @property
+    def sessions(self) -> list[ServerSession]:
+        """The handlers of the sessions alive now (ended ones are dropped, weakly held)."""
+        return list(self._sessions)
+
+    # -- registries (read-only views) ------------------------------------------------------
+
+    @property
+    def tools(self) -> Mapping[str, Tool]:
+        """The registered tools, by name, in registration order."""
+        return MappingProxyType(self._tools)
+
+    @property
+    def resources(self) -> Mapping[str, Resource]:
+        """The registered static resources, by URI."""
+        return MappingProxyType(self._resources)
+
+    @property
+    def resource_templates(self) -> Mapping[str, ResourceTemplate]:
+        """The registered resource templates, by URI template (matched in this order)."""
+        return MappingProxyType(self._templates)
+
+    @property
+    def prompts(self) -> Mapping[str, Prompt]:
+        """The registered prompts, by name."""
+        return MappingProxyType(self._prompts)
+
+    @property
+    def completers(self) -> Mapping[tuple[str, str], Completer]:
+        """The registered completers, by ``(ref type, prompt name or URI template)``."""
+        return MappingProxyType(self._completers)
+
+    # -- tools ----------------------------------------------------------------------------
+
+    def tool(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        *,
+        title: str | None = None,
+        annotations: ToolAnnotations | Mapping[str, Any] | None = None,
+        output_schema: Mapping[str, Any] | Literal[True] | None = None,
+        input_schema: Mapping[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """Register a function as a tool (decorator; the function is returned unchanged).
+
+        The input schema is derived from the signature with pydantic, and arguments are
+        validated with it (invalid arguments give an ``isError`` result). A parameter
+        annotated with :class:`Context` receives the request context and is not part of the
+        schema. See :mod:`trio_mcp_http.server._tools` for how return values are converted.
+
+        Args:
+            name: The tool name (default: the function's name).
+            description: The description (default: the docstring).
+            title: An optional display title.
+            annotations: Optional behaviour hints.
+            output_schema: ``True`` derives an output schema from the return annotation
+                (non-object types are wrapped as ``{"result": ...}``); a dict is used as it
+                is (the return value, a dict or model, is then not validated against it).
+            input_schema: List this schema instead of the derived one (arguments are still
+                validated against the signature).
+
+        Raises:
+            ValueError: Invalid or duplicate name, or an output schema not of type object.
+            TypeError: The signature cannot become an input schema.
+        """
+        _no_bare_decorator(name, "tool")
+
+        def register(fn: F) -> F:
+            self.add_tool(
+                fn,
+                name,
+                description,
+                title=title,
+                annotations=annotations,
+                output_schema=output_schema,
+                input_schema=input_schema,
+            )
+            return fn
+
+        return register
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        description: str | None = None,
+        *,
+        title: str | None = None,
+        annotations: ToolAnnotations | Mapping[str, Any] | None = None,
+        output_schema: Mapping[str, Any] | Literal[True] | None = None,
+        input_schema: Mapping[str, Any] | None = None,
+    ) -> Tool:
+        """Register a tool without decorating (arguments as for :meth:`tool`).
+
+        After serving has started, call :meth:`notify_tools_changed` to tell the clients.
+        """
+        tool = make_tool(
+            fn,
+            name,
+            description,
+            title=title,
+            annotations=annotations,
+            output_schema=output_schema,
+            input_schema=input_schema,
+        )
+        if tool.name in self._tools:
+            raise ValueError(f"a tool named {tool.name!r} is already registered")
+        self._tools[tool.name] = tool
+        return tool
+
+    def remove_tool(self, name: str) -> None:
+        """Unregister a tool (``KeyError`` if unknown); then :meth:`notify_tools_changed`."""
+        del self._tools[name]
+
+    # -- resources ------------------------------------------------------------------------
+
+    def resource(
+        self,
+        uri: str,
+        name: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        *,
+        title: str | None = None,
+    ) -> Callable[[F], F]:
+        """Register a resource, or a resource template when ``uri`` has ``{variables}``.
+
+        For a template, the function's parameters are named after the variables; their
+        values are validated (and converted) with the parameters' annotations. ``{var}``
+        matches one path segment and ``{+var}`` any text. A parameter annotated with
+        :class:`Context` receives the request context. The function returns ``str`` (text),
+        ``bytes`` (a base64 blob), resource contents, or any JSON-serialisable value.
+
+        Args:
+            uri: The resource URI or URI template.
+            name: The name (default: the function's name).
+            description: The description (default: the docstring).
+            mime_type: The MIME type (default when reading: ``text/plain`` for text,
+                ``application/octet-stream`` for bytes).
+            title: An optional display title.
+
+        Raises:
+            ValueError: The URI or template is already registered, or malformed.
+            TypeError: The function's parameters do not fit the URI's variables.
+        """
+        _no_bare_decorator(uri, "resource")
+
+        def register(fn: F) -> F:
+            self.add_resource(fn, uri, name, description, mime_type, title=title)
+            return fn
+
+        return register
+
+    def add_resource(
+        self,
+        fn: Callable[..., Any],
+        uri: str,
+        name: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        *,
+        title: str | None = None,
+    ) -> Resource | ResourceTemplate:
+        """Register a resource or template without decorating (see :meth:`resource`)."""
+        made = make_resource(fn, uri, name, description, mime_type, title=title)
+        if isinstance(made, ResourceTemplate):
+            if uri in self._templates:
+                raise ValueError(f"resource template {uri!r} is already registered")
+            self._templates[uri] = made
+        else:
+            if uri in self._resources:
+                raise ValueError(f"resource {uri!r} is already registered")
+            self._resources[uri] = made
+        return made
+
+    def remove_resource(self, uri: str) -> None:
+        """Unregister a resource or template by URI (``KeyError`` if unknown)."""
+        if uri in self._resources:
+            del self._resources[uri]
+        else:
+            del self._templates[uri]
+
+    # -- prompts --------------------------------------------------------------------------
+
+    def prompt(
+        self, name: str | None = None, description: str | None = None, *, title: str | None = None
+    ) -> Callable[[F], F]:
+        """Register a prompt; its arguments are the function's parameters.
+
+        A parameter is a required argument when it has no default. The function returns a
+        ``str`` (one user message), a :class:`PromptMessage`, a content block, or a list of
+        these. A parameter annotated with :class:`Context` receives the request context.
+
+        Args:
+            name: The prompt name (default: the function's name).
+            description: The description (default: the docstring).
+            title: An optional display title.
+
+        Raises:
+            ValueError: A prompt with that name is already registered.
+            TypeError: The signature cannot be turned into prompt arguments.
+        """
+        _no_bare_decorator(name, "prompt")
+
+        def register(fn: F) -> F:
+            self.add_prompt(fn, name, description, title=title)
+            return fn
+
+        return register
+
+    def add_prompt(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        description: str | None = None,
+        *,
+        title: str | None = None,
+    ) -> Prompt:
+        """Register a prompt without decorating (see :meth:`prompt`)."""
+        made = make_prompt(fn, name, description, title)
+        if made.name in self._prompts:
+            raise ValueError(f"a prompt named {made.name!r} is already registered")
+        self._prompts[made.name] = made
+        return made
+
+    def remove_prompt(self, name: str) -> None:
+        """Unregister a prompt (``KeyError`` if unknown); then :meth:`notify_prompts_changed`."""
+        del self._prompts[name]
+
+    # -- completion -----------------------------------------------------------------------
+
+    def completion(self, ref_type: RefType, name_or_uri: str) -> Callable[[C], C]:
+        """Register the completer of a prompt's or a resource template's arguments.
+
+        The completer is called as ``completer(argument, value, resolved)`` and returns the
+        candidate values (sync or async); see :mod:`trio_mcp_http.server._completion`.
+
+        Args:
+            ref_type: ``"ref/prompt"`` or ``"ref/resource"``.
+            name_or_uri: The prompt's name or the resource template's URI template.
+        """
+        if ref_type not in ("ref/prompt", "ref/resource"):
+            raise ValueError(f"unknown ref type {ref_type!r}")
+
+        def register(fn: C) -> C:
+            self._completers[(ref_type, name_or_uri)] = fn
+            return fn
+
+        return register
+
+    # -- broadcasts -------------------------------------------------------------------------
+
+    def _live_sessions(self) -> list[ServerSession]:
+        return [handler for handler in list(self._sessions) if handler.initialized]
+
+    async def _broadcast(self, handlers: list[ServerSession], method: str, params: Any) -> None:
+        for handler in handlers:
+            try:
+                await handler.session.send_notification(method, params)
+            except Exception:
+                log.exception("could not send %s", method)
+
+    async def notify_resource_updated(self, uri: str) -> None:
+        """Send ``notifications/resources/updated`` to every session subscribed to ``uri``.
+
+        They travel on each session's standalone GET stream (dropped where none is open).
+        """
+        handlers = [h for h in self._live_sessions() if uri in h.subscriptions]
+        await self._broadcast(handlers, "notifications/resources/updated", {"uri": uri})
+
+    async def notify_tools_changed(self) -> None:
+        """Send ``notifications/tools/list_changed`` to every initialized session."""
+        await self._broadcast(self._live_sessions(), "notifications/tools/list_changed", None)
+
+    async def notify_resources_changed(self) -> None:
+        """Send ``notifications/resources/list_changed`` to every initialized session."""
+        await self._broadcast(self._live_sessions(), "notifications/resources/list_changed", None)
+
+    async def notify_prompts_changed(self) -> None:
+        """Send ``notifications/prompts/list_changed`` to every initialized session."""
+        await self._broadcast(self._live_sessions(), "notifications/prompts/list_changed", None)
