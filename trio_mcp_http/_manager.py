@@ -42,8 +42,8 @@ class Statistics:
         requests_in_flight: Client requests being handled.
         sessions_opened: Sessions created since start.
         sessions_closed: Sessions ended since start, by reason value.
-        session_tasks: Session and stateless-exchange tasks alive in the manager's nursery
-            (its reaper task not counted).
+        session_tasks: Session, stateless-exchange and handler tasks alive in the manager's
+            nursery (its reaper task not counted).
     """
 
     sessions: int
@@ -153,7 +153,7 @@ class SessionManager:
         self._sessions[session_id] = session
         self._pending[session_id] = session
         self._opened += 1
-        await self._nursery.start(session.run)
+        await self._nursery.start(session.run, self._nursery)
         log.debug("session %s opened", _short(session_id))
         return session
 
@@ -187,7 +187,7 @@ class SessionManager:
             on_closed=self._session_closed,
         )
         session.acquire()
-        await self._nursery.start(session.run)
+        await self._nursery.start(session.run, self._nursery)
         return session
 
     def terminate(self, session: Session, reason: CloseReason) -> None:

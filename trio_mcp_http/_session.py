@@ -3,16 +3,17 @@
 Theory of operation
 -------------------
 A session runs as a task in the manager's nursery. Its body is a cancel scope (the *idle
-scope*) around a nursery in which every request handler of the session runs. Every HTTP
-request or stream of the session that is in flight holds the session (:meth:`Session.acquire`
-/ :meth:`Session.release`):
+scope*); the session's handlers run as tasks of their own, each in a cancel scope that the
+session cancels when it ends (a session costs one parked task and no nursery while idle).
+Every HTTP request or stream of the session that is in flight holds the session
+(:meth:`Session.acquire` / :meth:`Session.release`):
 
 * while anything holds it, the idle scope's deadline is infinite, so a tool call or a GET
   stream longer than the idle timeout is never cut;
 * when the last hold is released, the deadline becomes ``now + idle_timeout``.
 
-When the deadline passes, trio cancels the scope: every handler of the session is cancelled,
-the session task runs its cleanup and deregisters. DELETE, eviction and shutdown cancel the
+When the deadline passes, trio cancels the scope: the session task runs its cleanup, which
+cancels every handler of the session, and deregisters. DELETE, eviction and shutdown cancel the
 same scope. From the moment the scope is cancelled, :meth:`Session.acquire` refuses, so a
 request can never land in a dying session: it gets 404 like any unknown id. A request that
 arrives exactly at the deadline instant is refused too, whichever task trio runs first.
@@ -21,7 +22,6 @@ arrives exactly at the deadline instant is refused too, whichever task trio runs
 from __future__ import annotations
 
 import enum
-import itertools
 import logging
 import math
 from collections.abc import Callable
@@ -88,13 +88,14 @@ class _Pending:
 class InboundRequest:
     """A client request being handled; it is the handler's :class:`RequestContext`."""
 
-    __slots__ = ("output", "request", "scope", "session")
+    __slots__ = ("by_client", "output", "request", "scope", "session")
 
     def __init__(self, session: Session, request: Request, output: Output) -> None:
         self.session = session
         self.request = request
         self.output = output
         self.scope = trio.CancelScope()
+        self.by_client = False  # cancelled by the client's notifications/cancelled
 
     @property
     def request_id(self) -> RequestId:
@@ -133,15 +134,16 @@ class Session:
     __slots__ = (
         "_holds",
         "_inbound",
+        "_next_request_id",
+        "_next_stream_id",
+        "_notifying",
         "_nursery",
         "_on_closed",
         "_on_idle",
         "_on_initialized",
         "_pending",
         "_post_streams",
-        "_request_ids",
         "_session_idle_timeout",
-        "_stream_ids",
         "client_request_timeout",
         "close_reason",
         "handler",
@@ -194,11 +196,12 @@ class Session:
         self.standalone: SseStream | None = None
         self.scope = trio.CancelScope()
         self._holds = 0
-        self._nursery: trio.Nursery | None = None
+        self._nursery: trio.Nursery | None = None  # where handler tasks run (the manager's)
+        self._notifying: dict[trio.CancelScope, None] = {}  # a dict is 3x smaller than a set
         self._inbound: dict[RequestId, InboundRequest] = {}
         self._pending: dict[RequestId, _Pending] = {}
-        self._request_ids = itertools.count(1)
-        self._stream_ids = itertools.count(1)
+        self._next_request_id = 1
+        self._next_stream_id = 1
         self._post_streams: dict[str, SseStream] = {}
         self.store = store if session_id is not None else None
         self.retry_ms = retry_ms
@@ -210,14 +213,20 @@ class Session:
 
     # -- lifetime -------------------------------------------------------------------------
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """The session task: host the handlers until the idle scope is cancelled."""
+    async def run(
+        self, work: trio.Nursery, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """The session task: park until the idle scope is cancelled, then clean up.
+
+        Args:
+            work: The nursery the session's handler tasks are started in.
+            task_status: Started once the session accepts work.
+        """
+        self._nursery = work
         try:
             with self.scope:
-                async with trio.open_nursery() as nursery:
-                    self._nursery = nursery
-                    task_status.started()
-                    await trio.sleep_forever()
+                task_status.started()
+                await trio.sleep_forever()
         finally:
             self._cleanup()
 
@@ -261,6 +270,10 @@ class Session:
         self.scope.cancel()
 
     def _cleanup(self) -> None:
+        for inbound in self._inbound.values():
+            inbound.scope.cancel()
+        for scope in self._notifying:
+            scope.cancel()
         if self.close_reason is None:
             expired = trio.current_time() >= self.scope.deadline
             self.close_reason = CloseReason.IDLE if expired else CloseReason.ERROR
@@ -293,6 +306,8 @@ class Session:
         """
         assert self._nursery is not None
         inbound = InboundRequest(self, request, output)
+        if self.closing:
+            inbound.scope.cancel()
         self._inbound[request.id] = inbound
         self.acquire_unchecked()
         self._nursery.start_soon(self._run_request, inbound)
@@ -310,9 +325,9 @@ class Session:
         finally:
             del self._inbound[request.id]
             if response is None:
-                why = "cancelled by the client" if inbound.scope.cancel_called else "session closed"
+                why = "cancelled by the client" if inbound.by_client else "session closed"
                 cancelled = _error(request.id, REQUEST_CANCELLED, f"Request cancelled: {why}")
-                if inbound.scope.cancel_called:
+                if inbound.by_client:
                     inbound.output.skip(cancelled)  # spec: no response to a cancelled request
                 else:
                     inbound.output.respond(cancelled)
@@ -353,18 +368,25 @@ class Session:
         if notification.method == "notifications/cancelled" and notification.params:
             target = self._inbound.get(notification.params.get("requestId"))  # type: ignore[arg-type]
             if target is not None and target.request.method != "initialize":
+                target.by_client = True
                 target.scope.cancel()
         assert self._nursery is not None
         self.acquire_unchecked()
         self._nursery.start_soon(self._run_notification, notification)
 
     async def _run_notification(self, notification: Notification) -> None:
+        scope = trio.CancelScope()
+        if self.closing:
+            scope.cancel()
+        self._notifying[scope] = None
         try:
-            if self.handler is not None:
-                await self.handler.handle_notification(notification, self)
+            with scope:
+                if self.handler is not None:
+                    await self.handler.handle_notification(notification, self)
         except Exception:
             log.exception("notification handler for %r raised", notification.method)
         finally:
+            self._notifying.pop(scope, None)
             self.release()
 
     def receive_response(self, message: Response | ErrorResponse) -> None:
@@ -405,7 +427,8 @@ class Session:
             raise BackChannelUnavailable(f"JSON response mode: no stream to send {method!r} on")
         if output is None or not output.open or self.closing:
             raise BackChannelUnavailable(f"no open stream to send {method!r} on")
-        request_id = next(self._request_ids)
+        request_id = self._next_request_id
+        self._next_request_id += 1
         pending = self._pending[request_id] = _Pending()
         request = Request.model_construct(
             jsonrpc="2.0", id=request_id, method=method, params=params
@@ -449,7 +472,8 @@ class Session:
 
     def new_post_stream(self, expected: int) -> SseStream:
         """Create the logical stream of a POST that owes ``expected`` responses."""
-        stream_id = f"p{next(self._stream_ids)}"
+        stream_id = f"p{self._next_stream_id}"
+        self._next_stream_id += 1
         stream = SseStream(expected, stream_id, self.session_id, self.store, self._post_finished)
         if self.store is not None:
             self._post_streams[stream_id] = stream

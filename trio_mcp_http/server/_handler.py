@@ -61,6 +61,20 @@ class ServerSession:
         initialized: ``notifications/initialized`` was received.
     """
 
+    # Slots and a shared empty subscription set keep an idle session small.
+    __slots__ = (
+        "__weakref__",
+        "client_capabilities",
+        "client_info",
+        "handshake_done",
+        "initialized",
+        "log_level",
+        "protocol_version",
+        "server",
+        "session",
+        "subscriptions",
+    )
+
     def __init__(self, server: McpServer, session: SessionContext) -> None:
         self.server = server
         self.session = session
@@ -69,7 +83,7 @@ class ServerSession:
         self.client_capabilities: dict[str, Any] = {}
         self.client_info: dict[str, Any] = {}
         self.log_level: LogLevel = DEFAULT_LOG_LEVEL
-        self.subscriptions: set[str] = set()
+        self.subscriptions: frozenset[str] = frozenset()
         self.handshake_done = stateless
         self.initialized = stateless
 
@@ -100,10 +114,10 @@ class ServerSession:
             case "resources/read":
                 return await self._read_resource(params, ctx)
             case "resources/subscribe":
-                self.subscriptions.add(_str_param(params, "uri"))
+                self.subscriptions |= {_str_param(params, "uri")}
                 return {}
             case "resources/unsubscribe":
-                self.subscriptions.discard(_str_param(params, "uri"))
+                self.subscriptions -= {_str_param(params, "uri")}
                 return {}
             case "prompts/list":
                 return self._list("prompts", self.server.prompts, params)
@@ -118,10 +132,14 @@ class ServerSession:
     async def handle_notification(
         self, notification: Notification, session: SessionContext
     ) -> None:
-        """Take a client notification (``notifications/initialized`` marks the session)."""
+        """Take a client notification (``notifications/initialized`` marks the session).
+
+        ``notifications/cancelled`` needs nothing here: the transport has already cancelled
+        the request's handler.
+        """
         if notification.method == "notifications/initialized":
             self.initialized = True
-        else:
+        elif notification.method != "notifications/cancelled":
             log.debug("notification %s ignored", notification.method)
 
     # -- lifecycle ------------------------------------------------------------------------
