@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -63,6 +64,8 @@ def load_application(spec: str | None) -> Application:
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise SystemExit(f"expected module:attribute, got {spec!r}")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # like hypercorn and uvicorn: import from where you are
     target: object = importlib.import_module(module_name)
     for part in attribute.split("."):
         target = getattr(target, part)
