@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import runpy
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
 import trio
+
+if TYPE_CHECKING:
+    import pytest
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
