@@ -353,24 +353,28 @@ async def write_sse(
         nursery.start_soon(_watch_disconnect, receive, connection)
         await put({"type": "http.response.start", "status": 200, "headers": headers})
         frames = connection.frames
-        while True:
+        ended = False
+        while not ended:
             with trio.move_on_after(keepalive_interval) as quiet:
                 try:
                     frame = await frames.receive()
                 except trio.EndOfChannel:
+                    if not connection.aborted:
+                        await put({"type": "http.response.body", "body": b"", "more_body": False})
                     break
             if quiet.cancelled_caught:
                 await put({"type": "http.response.body", "body": _KEEPALIVE, "more_body": True})
                 continue
             chunk = [frame]
-            while True:
+            while True:  # everything queued goes out in one chunk; the end with it if it came
                 try:
                     chunk.append(frames.receive_nowait())
-                except (trio.WouldBlock, trio.EndOfChannel):
+                except trio.WouldBlock:
+                    break
+                except trio.EndOfChannel:
+                    ended = not connection.aborted
                     break
             body = frame if len(chunk) == 1 else b"".join(chunk)
-            await put({"type": "http.response.body", "body": body, "more_body": True})
-        if not connection.aborted:
-            await put({"type": "http.response.body", "body": b"", "more_body": False})
+            await put({"type": "http.response.body", "body": body, "more_body": not ended})
         nursery.cancel_scope.cancel()
     return not connection.aborted
