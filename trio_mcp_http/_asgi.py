@@ -18,6 +18,7 @@ from ._config import ServerConfig
 from ._event_store import ReplayStatus
 from ._headers import (
     SESSION_PROTOCOL_VERSIONS,
+    Acceptable,
     check_protocol_version,
     host_allowed,
     is_json_content_type,
@@ -52,6 +53,7 @@ _SSE_HEADERS: Final = [
 ]
 _JSON_HEADERS: Final = [(b"content-type", b"application/json")]
 _SUPPORTED: Final = {"supported": list(SESSION_PROTOCOL_VERSIONS)}
+_CACHE_SIZE: Final = 256
 
 
 @dataclass(slots=True)
@@ -108,6 +110,9 @@ class McpApp:
             manager = SessionManager(application, self.config, on_session_closed=on_session_closed)
         self.manager = manager
         self._loopback_hosts, self._loopback_origins = loopback_allow_lists()
+        # Header values repeat from request to request: their verdicts are cached (bounded).
+        self._guard_cache: dict[tuple[object, bytes | None, bytes | None], Rejection | None] = {}
+        self._accept_cache: dict[bytes | None, Acceptable] = {}
         allow = "POST" if self.config.stateless else "GET, POST, DELETE"
         self._allow = allow
 
@@ -208,24 +213,44 @@ class McpApp:
         await send({"type": "http.response.body", "body": response.body})
 
     def _check_host_and_origin(self, scope: Scope, headers: dict[bytes, bytes]) -> None:
+        server = scope.get("server")
+        key = (
+            None if server is None else server[0],
+            headers.get(b"host"),
+            headers.get(b"origin"),
+        )
+        try:
+            verdict = self._guard_cache[key]
+        except KeyError:
+            if len(self._guard_cache) >= _CACHE_SIZE:  # hostile variety: start over
+                self._guard_cache.clear()
+            verdict = self._guard_cache[key] = self._host_and_origin_verdict(*key)
+        if verdict is not None:
+            raise _Refused(verdict)
+
+    def _host_and_origin_verdict(
+        self, server_host: object, host: bytes | None, origin: bytes | None
+    ) -> Rejection | None:
+        """DNS-rebinding protection: which rejection (if any) a Host/Origin pair earns."""
         hosts, origins = self.config.allowed_hosts, self.config.allowed_origins
-        if hosts is None or origins is None:
-            server = scope.get("server")
-            loopback = server is not None and is_loopback_host(str(server[0]))
-            if hosts is None and loopback:
-                hosts = self._loopback_hosts
-            if origins is None and loopback:
-                origins = self._loopback_origins
-        origin = headers.get(b"origin")
-        if origins is not None and not origin_allowed(
-            None if origin is None else origin.decode("latin-1"), origins
-        ):
-            raise _Refused(Rejection.FORBIDDEN_ORIGIN)
-        host = headers.get(b"host")
-        if hosts is not None and not host_allowed(
-            None if host is None else host.decode("latin-1"), hosts
-        ):
-            raise _Refused(Rejection.FORBIDDEN_HOST)
+        loopback = server_host is not None and is_loopback_host(str(server_host))
+        if hosts is None and loopback:
+            hosts = self._loopback_hosts
+        if origins is None and loopback:
+            origins = self._loopback_origins
+        if origins is not None and not origin_allowed(_text(origin), origins):
+            return Rejection.FORBIDDEN_ORIGIN
+        if hosts is not None and not host_allowed(_text(host), hosts):
+            return Rejection.FORBIDDEN_HOST
+        return None
+
+    def _acceptable(self, accept: bytes | None) -> Acceptable:
+        acceptable = self._accept_cache.get(accept)
+        if acceptable is None:
+            if len(self._accept_cache) >= _CACHE_SIZE:
+                self._accept_cache.clear()
+            acceptable = self._accept_cache[accept] = parse_accept(_text(accept))
+        return acceptable
 
     def _check_version(self, call: _Call) -> str:
         value = call.header(b"mcp-protocol-version")
@@ -273,7 +298,7 @@ class McpApp:
     # -- POST ---------------------------------------------------------------------------------
 
     async def _post(self, call: _Call, receive: ASGIReceive, send: ASGISend) -> None:
-        accept = parse_accept(call.header(b"accept"))
+        accept = self._acceptable(call.headers.get(b"accept"))
         if not (accept.json or accept.sse):
             raise _Refused(Rejection.NOT_ACCEPTABLE)
         if not is_json_content_type(call.header(b"content-type")):
@@ -403,7 +428,7 @@ class McpApp:
     # -- GET and DELETE -----------------------------------------------------------------------
 
     async def _get(self, call: _Call, receive: ASGIReceive, send: ASGISend) -> None:
-        if not parse_accept(call.header(b"accept")).sse:
+        if not self._acceptable(call.headers.get(b"accept")).sse:
             raise _Refused(Rejection.NOT_ACCEPTABLE)
         self._check_version(call)
         session = self._find_session(call)
@@ -433,6 +458,10 @@ class McpApp:
         self.manager.terminate(session, CloseReason.DELETED)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
 
 
 async def _send_json(send: ASGISend, status: int, body: bytes) -> None:
