@@ -45,8 +45,7 @@ from ._jsonrpc import (
     RequestId,
     Response,
 )
-from ._sse import encode_event
-from ._stream import Connection, Output, SseStream
+from ._stream import Connection, Output, SseStream, message_event
 
 if TYPE_CHECKING:
     from ._application import Application
@@ -514,10 +513,7 @@ class Session:
         replay = self.store.replay(self.session_id, last_event_id)
         if replay.status is not ReplayStatus.OK:
             return replay.status, None
-        preamble = b"".join(
-            encode_event(payload.decode(), event="message", id=event_id)
-            for event_id, payload in replay.events
-        )
+        preamble = b"".join(message_event(payload, event_id) for event_id, payload in replay.events)
         if replay.stream_id == "g":
             stream = self.standalone
             if stream is None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ._event_store import EventStore
     from ._reaper import Reaper
 
-__all__ = ["Connection", "JsonReply", "Output", "SseStream", "write_sse"]
+__all__ = ["Connection", "JsonReply", "Output", "SseStream", "message_event", "write_sse"]
 
 log = logging.getLogger("trio_mcp_http.stream")
 
@@ -32,6 +32,17 @@ ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 
 _KEEPALIVE: Final = encode_comment("keep-alive")
+
+
+def message_event(payload: bytes, event_id: str | None = None) -> bytes:
+    """Frame one serialised JSON-RPC message as an SSE ``message`` event.
+
+    Compact JSON never contains a raw line break (they are escaped inside strings), so the
+    payload is one ``data:`` line and the frame is built from bytes without re-encoding.
+    """
+    if event_id is None:
+        return b"event: message\ndata: " + payload + b"\n\n"
+    return b"id: " + event_id.encode() + b"\nevent: message\ndata: " + payload + b"\n\n"
 
 
 class Output:
@@ -210,10 +221,9 @@ class SseStream(Output):
                 event_id = self.store.append(self.session_id, self.stream_id, payload)
             except Exception:
                 log.exception("event store failed: sending the event without an id")
-        data = "" if payload is None else payload.decode()
-        return encode_event(
-            data, event=None if payload is None else "message", id=event_id, retry=retry
-        )
+        if payload is None:
+            return encode_event("", id=event_id, retry=retry)
+        return message_event(payload, event_id)
 
     def prime(self, retry: int | None) -> bytes:
         """Return a priming event (an id and empty data) for the start of a connection."""

@@ -440,3 +440,13 @@ def test_encode_comment() -> None:
     assert encode_comment("a\r\nb\rc\n") == b": a\n: b\n: c\n:\n\n"
     events, last_id, retry = decode([encode_comment("data: x\nid: 1\n")])
     assert (events, last_id, retry) == ([], "", None)
+
+
+def test_message_event_fast_path_matches_the_encoder() -> None:
+    from trio_mcp_http._stream import message_event  # noqa: PLC0415
+
+    payload = b'{"jsonrpc":"2.0","method":"x","params":{"t":"a\\nb"}}'
+    assert message_event(payload) == encode_event(payload.decode(), event="message")
+    assert message_event(payload, "p1:7") == encode_event(
+        payload.decode(), event="message", id="p1:7"
+    )
