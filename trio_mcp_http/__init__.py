@@ -14,7 +14,7 @@ from ._application import (
 from ._asgi import McpApp
 from ._auth import AccessToken, AuthConfig, TokenVerifier
 from ._config import ServerConfig
-from ._event_store import EventStore, MemoryEventStore
+from ._event_store import EventStore, MemoryEventStore, Replay, ReplayStatus
 from ._jsonrpc import (
     ErrorObject,
     ErrorResponse,
@@ -44,6 +44,8 @@ __all__ = [
     "MemoryEventStore",
     "Message",
     "Notification",
+    "Replay",
+    "ReplayStatus",
     "Request",
     "RequestContext",
     "RequestId",

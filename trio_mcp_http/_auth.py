@@ -87,7 +87,7 @@ class AuthConfig:
 
     @property
     def metadata_url(self) -> str:
-        """Where the metadata is served: the path-inserted well-known URL of the resource."""
+        """The URL the metadata is served at (the path-inserted well-known URL of the resource)."""
         parts = urlsplit(self.resource)
         path = parts.path.rstrip("/")
         return f"{parts.scheme}://{parts.netloc}{WELL_KNOWN}{path}"

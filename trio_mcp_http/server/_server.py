@@ -80,7 +80,7 @@ class McpServer:
     # -- Application ----------------------------------------------------------------------
 
     def open_session(self, session: SessionContext) -> ServerSession:
-        """Return the handler of a new session (the :class:`Application` protocol)."""
+        """Return the handler of a new session (:meth:`trio_mcp_http.Application.open_session`)."""
         handler = ServerSession(self, session)
         self._sessions.add(handler)
         return handler
