@@ -66,8 +66,7 @@ class _Call:
     principal: str | None = None
 
     def header(self, name: bytes) -> str | None:
-        value = self.headers.get(name)
-        return None if value is None else value.decode("latin-1")
+        return _text(self.headers.get(name))
 
 
 class _Refused(Exception):
@@ -113,8 +112,7 @@ class McpApp:
         # Header values repeat from request to request: their verdicts are cached (bounded).
         self._guard_cache: dict[tuple[object, bytes | None, bytes | None], Rejection | None] = {}
         self._accept_cache: dict[bytes | None, Acceptable] = {}
-        allow = "POST" if self.config.stateless else "GET, POST, DELETE"
-        self._allow = allow
+        self._allow = "POST" if self.config.stateless else "GET, POST, DELETE"
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         """Serve one ASGI connection scope (``http`` or ``lifespan``)."""

@@ -356,35 +356,49 @@ async def write_sse(
         finally:
             connection.in_send = False
 
+    async def put_queued(first: bytes | None) -> bool:
+        """Write ``first`` and everything queued after it in one chunk; True once it ended."""
+        chunk = [] if first is None else [first]
+        ended = False
+        while True:
+            try:
+                chunk.append(frames.receive_nowait())
+            except trio.WouldBlock:
+                break
+            except trio.EndOfChannel:
+                ended = True
+                break
+        if connection.aborted:
+            return True
+        if chunk or ended:
+            body = chunk[0] if len(chunk) == 1 else b"".join(chunk)
+            await put({"type": "http.response.body", "body": body, "more_body": not ended})
+        return ended
+
+    frames = connection.frames
+    await put({"type": "http.response.start", "status": 200, "headers": headers})
+    # Fast path: a request answered while the headers went out needs no waiting, so no
+    # disconnect watcher either (nothing is ever waited for without one).
+    if await put_queued(None):
+        return not connection.aborted
     async with trio.open_nursery() as nursery:
         connection._writer_scope = nursery.cancel_scope
         if connection.aborted:
             nursery.cancel_scope.cancel()
         nursery.start_soon(_watch_disconnect, receive, connection)
-        await put({"type": "http.response.start", "status": 200, "headers": headers})
-        frames = connection.frames
-        ended = False
-        while not ended:
+        while True:
             with trio.move_on_after(keepalive_interval) as quiet:
                 try:
                     frame = await frames.receive()
                 except trio.EndOfChannel:
-                    if not connection.aborted:
-                        await put({"type": "http.response.body", "body": b"", "more_body": False})
-                    break
+                    frame = None
             if quiet.cancelled_caught:
                 await put({"type": "http.response.body", "body": _KEEPALIVE, "more_body": True})
-                continue
-            chunk = [frame]
-            while True:  # everything queued goes out in one chunk; the end with it if it came
-                try:
-                    chunk.append(frames.receive_nowait())
-                except trio.WouldBlock:
-                    break
-                except trio.EndOfChannel:
-                    ended = not connection.aborted
-                    break
-            body = frame if len(chunk) == 1 else b"".join(chunk)
-            await put({"type": "http.response.body", "body": body, "more_body": not ended})
+            elif frame is None:  # ended with nothing left to write
+                if not connection.aborted:
+                    await put({"type": "http.response.body", "body": b"", "more_body": False})
+                break
+            elif await put_queued(frame):
+                break
         nursery.cancel_scope.cancel()
     return not connection.aborted
