@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import trio
 
@@ -19,6 +19,7 @@ from ._event_store import ReplayStatus
 from ._headers import (
     SESSION_PROTOCOL_VERSIONS,
     Acceptable,
+    ProtocolVersionCheck,
     check_protocol_version,
     host_allowed,
     is_json_content_type,
@@ -28,7 +29,16 @@ from ._headers import (
     origin_allowed,
     parse_accept,
 )
-from ._jsonrpc import Batch, ErrorResponse, Invalid, Message, Request, Response, classify
+from ._jsonrpc import (
+    Batch,
+    ErrorResponse,
+    Invalid,
+    Message,
+    Notification,
+    Request,
+    Response,
+    classify,
+)
 from ._manager import SessionManager, SessionRefused
 from ._rules import Rejection, rejection_response
 from ._session import CloseReason, Session
@@ -54,6 +64,8 @@ _SSE_HEADERS: Final = [
 _JSON_HEADERS: Final = [(b"content-type", b"application/json")]
 _SUPPORTED: Final = {"supported": list(SESSION_PROTOCOL_VERSIONS)}
 _CACHE_SIZE: Final = 256
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 @dataclass(slots=True)
@@ -67,6 +79,25 @@ class _Call:
 
     def header(self, name: bytes) -> str | None:
         return _text(self.headers.get(name))
+
+
+class _Memo(Generic[_K, _V]):
+    """A bounded memo of a pure function of header values (they repeat between requests)."""
+
+    __slots__ = ("_compute", "_values")
+
+    def __init__(self, compute: Callable[[_K], _V]) -> None:
+        self._compute = compute
+        self._values: dict[_K, _V] = {}
+
+    def __call__(self, key: _K) -> _V:
+        try:
+            return self._values[key]
+        except KeyError:
+            if len(self._values) >= _CACHE_SIZE:  # hostile variety: start over
+                self._values.clear()
+            value = self._values[key] = self._compute(key)
+            return value
 
 
 class _Refused(Exception):
@@ -109,9 +140,16 @@ class McpApp:
             manager = SessionManager(application, self.config, on_session_closed=on_session_closed)
         self.manager = manager
         self._loopback_hosts, self._loopback_origins = loopback_allow_lists()
-        # Header values repeat from request to request: their verdicts are cached (bounded).
-        self._guard_cache: dict[tuple[object, bytes | None, bytes | None], Rejection | None] = {}
-        self._accept_cache: dict[bytes | None, Acceptable] = {}
+        self._guard = _Memo(self._host_and_origin_verdict)
+        self._acceptable: _Memo[bytes | None, Acceptable] = _Memo(
+            lambda accept: parse_accept(_text(accept))
+        )
+        self._json_body: _Memo[bytes | None, bool] = _Memo(
+            lambda content_type: is_json_content_type(_text(content_type))
+        )
+        self._version: _Memo[bytes | None, ProtocolVersionCheck] = _Memo(
+            lambda version: check_protocol_version(_text(version))
+        )
         self._allow = "POST" if self.config.stateless else "GET, POST, DELETE"
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
@@ -212,24 +250,16 @@ class McpApp:
 
     def _check_host_and_origin(self, scope: Scope, headers: dict[bytes, bytes]) -> None:
         server = scope.get("server")
-        key = (
-            None if server is None else server[0],
-            headers.get(b"host"),
-            headers.get(b"origin"),
-        )
-        try:
-            verdict = self._guard_cache[key]
-        except KeyError:
-            if len(self._guard_cache) >= _CACHE_SIZE:  # hostile variety: start over
-                self._guard_cache.clear()
-            verdict = self._guard_cache[key] = self._host_and_origin_verdict(*key)
+        server_host = None if server is None else server[0]
+        verdict = self._guard((server_host, headers.get(b"host"), headers.get(b"origin")))
         if verdict is not None:
             raise _Refused(verdict)
 
     def _host_and_origin_verdict(
-        self, server_host: object, host: bytes | None, origin: bytes | None
+        self, key: tuple[object, bytes | None, bytes | None]
     ) -> Rejection | None:
         """DNS-rebinding protection: which rejection (if any) a Host/Origin pair earns."""
+        server_host, host, origin = key
         hosts, origins = self.config.allowed_hosts, self.config.allowed_origins
         loopback = server_host is not None and is_loopback_host(str(server_host))
         if hosts is None and loopback:
@@ -242,20 +272,12 @@ class McpApp:
             return Rejection.FORBIDDEN_HOST
         return None
 
-    def _acceptable(self, accept: bytes | None) -> Acceptable:
-        acceptable = self._accept_cache.get(accept)
-        if acceptable is None:
-            if len(self._accept_cache) >= _CACHE_SIZE:
-                self._accept_cache.clear()
-            acceptable = self._accept_cache[accept] = parse_accept(_text(accept))
-        return acceptable
-
     def _check_version(self, call: _Call) -> str:
-        value = call.header(b"mcp-protocol-version")
-        check = check_protocol_version(value)
+        check = self._version(call.headers.get(b"mcp-protocol-version"))
         if check.version is None or not check.supported:
+            requested = call.header(b"mcp-protocol-version")
             raise _Refused(
-                Rejection.UNSUPPORTED_PROTOCOL_VERSION, data={**_SUPPORTED, "requested": value}
+                Rejection.UNSUPPORTED_PROTOCOL_VERSION, data={**_SUPPORTED, "requested": requested}
             )
         return check.version
 
@@ -299,7 +321,7 @@ class McpApp:
         accept = self._acceptable(call.headers.get(b"accept"))
         if not (accept.json or accept.sse):
             raise _Refused(Rejection.NOT_ACCEPTABLE)
-        if not is_json_content_type(call.header(b"content-type")):
+        if not self._json_body(call.headers.get(b"content-type")):
             raise _Refused(Rejection.UNSUPPORTED_MEDIA_TYPE)
         version = self._check_version(call)
         parsed = classify(await self._read_body(call, receive))
@@ -351,27 +373,17 @@ class McpApp:
         receive: ASGIReceive,
         send: ASGISend,
     ) -> None:
-        if isinstance(parsed, Batch):
-            if session.protocol_version != SESSION_PROTOCOL_VERSIONS[0]:
-                raise _Refused(Rejection.BATCH_NOT_ALLOWED)
-            items = parsed.items
-        else:
-            items = (parsed,)
-        requests = [item for item in items if isinstance(item, Request)]
-        invalid = [item for item in items if isinstance(item, Invalid)]
-        if isinstance(parsed, Batch) and any(r.method == "initialize" for r in requests):
-            raise _Refused(Rejection.INVALID_MESSAGE, message="initialize must not be batched")
-        seen: set[tuple[type, int | str]] = set()
-        for request in requests:
-            key = (type(request.id), request.id)
-            if key in seen or session.has_inbound(request.id):
+        requests: list[Request]
+        invalid: list[Invalid] = []
+        if isinstance(parsed, Request):  # the common case, kept short
+            if session.has_inbound(parsed.id):
                 raise _Refused(Rejection.DUPLICATE_REQUEST_ID)
-            seen.add(key)
-        for item in items:
-            if isinstance(item, Response | ErrorResponse):
-                session.receive_response(item)
-            elif not isinstance(item, Request | Invalid):
-                session.receive_notification(item)
+            requests = [parsed]
+        elif isinstance(parsed, Batch):
+            requests, invalid = self._take_batch(session, parsed)
+        else:
+            requests = []
+            _deliver(session, parsed)
         extra = (
             [] if session.session_id is None else [(_SESSION_HEADER, session.session_id.encode())]
         )
@@ -406,6 +418,25 @@ class McpApp:
                 await send({"type": "http.response.body", "body": body})
         finally:
             self.manager.requests_in_flight -= len(requests)
+
+    @staticmethod
+    def _take_batch(session: Session, batch: Batch) -> tuple[list[Request], list[Invalid]]:
+        """Check a 2025-03-26 batch, deliver its notifications and responses, return the rest."""
+        if session.protocol_version != SESSION_PROTOCOL_VERSIONS[0]:
+            raise _Refused(Rejection.BATCH_NOT_ALLOWED)
+        requests = [item for item in batch.items if isinstance(item, Request)]
+        if any(request.method == "initialize" for request in requests):
+            raise _Refused(Rejection.INVALID_MESSAGE, message="initialize must not be batched")
+        seen: set[tuple[type, int | str]] = set()
+        for request in requests:
+            key = (type(request.id), request.id)
+            if key in seen or session.has_inbound(request.id):
+                raise _Refused(Rejection.DUPLICATE_REQUEST_ID)
+            seen.add(key)
+        for item in batch.items:
+            if not isinstance(item, Request | Invalid):
+                _deliver(session, item)
+        return requests, [item for item in batch.items if isinstance(item, Invalid)]
 
     async def _write_stream(
         self,
@@ -456,6 +487,13 @@ class McpApp:
         self.manager.terminate(session, CloseReason.DELETED)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
+
+
+def _deliver(session: Session, message: Notification | Response | ErrorResponse) -> None:
+    if isinstance(message, Notification):
+        session.receive_notification(message)
+    else:
+        session.receive_response(message)
 
 
 def _text(value: bytes | None) -> str | None:
