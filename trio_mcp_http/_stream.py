@@ -3,8 +3,8 @@
 Rule: exactly one task per SSE response ever calls ASGI ``send()``, the writer
 (:func:`write_sse`). hypercorn shields socket writes, so a task inside ``send()`` cannot be
 cancelled while the client does not read; everything else (handlers, the session, other
-clients, shutdown) only ever puts frames into the stream's bounded channel with
-``send_nowait``. A full channel means the client stopped reading: the stream is *aborted*
+clients, shutdown) only ever puts frames into the connection's bounded queue, which never
+waits. A full queue means the client stopped reading: the stream is *aborted*
 (cut without the terminating chunk, so the client sees a broken stream and can resume) and the
 producers carry on. Nothing waits for a slow client.
 """
@@ -88,20 +88,27 @@ class Output:
 
 
 class Connection:
-    """One HTTP response carrying an SSE stream: a bounded channel feeding :func:`write_sse`.
+    """One HTTP response carrying an SSE stream: a bounded queue read by :func:`write_sse`.
+
+    Producers call :meth:`push` (never waits); the writer takes everything queued at once with
+    :meth:`take` and parks in :meth:`wait` when the queue is empty. A queue holding
+    ``capacity`` frames means the client stopped reading: the connection is aborted.
 
     Attributes:
-        frames: The receiving end, read by the writer only.
         aborted: The connection was cut (client gone or not reading); no terminating chunk.
+        peer: The ASGI ``(server, client)`` addresses, to find the socket if it must be cut.
+        sends: Writes started so far.
+        in_send: Whether the writer is inside a write now.
     """
 
     __slots__ = (
+        "_capacity",
         "_closed",
-        "_frames_in",
+        "_frames",
         "_reaper",
+        "_wakeup",
         "_writer_scope",
         "aborted",
-        "frames",
         "in_send",
         "peer",
         "sends",
@@ -110,13 +117,13 @@ class Connection:
     def __init__(
         self, capacity: int, peer: tuple[Any, Any] = (None, None), reaper: Reaper | None = None
     ) -> None:
-        self._frames_in, self.frames = trio.open_memory_channel[bytes](capacity)
+        self._capacity = capacity
+        self._frames: list[bytes] = []
+        self._wakeup: trio.Event | None = None
         self._writer_scope: trio.CancelScope | None = None
         self._closed = False
         self.aborted = False
-        #: The ASGI ``(server, client)`` addresses, to find the socket if it must be cut.
         self.peer = peer
-        #: Writes started so far, and whether the writer is inside one now.
         self.sends = 0
         self.in_send = False
         self._reaper = reaper
@@ -137,25 +144,44 @@ class Connection:
         """Queue one encoded frame without waiting; a full queue aborts the connection."""
         if self._closed:
             return False
-        try:
-            self._frames_in.send_nowait(frame)
-        except trio.WouldBlock:
+        if len(self._frames) >= self._capacity:
             log.warning("SSE client is not reading: cutting the connection")
             self.abort()
             return False
+        self._frames.append(frame)
+        self._wake()
         return True
+
+    def take(self) -> tuple[list[bytes], bool]:
+        """Return the frames queued so far and whether the response has ended after them."""
+        frames, self._frames = self._frames, []
+        return frames, self._closed
+
+    async def wait(self) -> None:
+        """Wait until a frame is queued or the connection closes."""
+        if self._frames or self._closed:
+            await trio.lowlevel.checkpoint()
+            return
+        self._wakeup = trio.Event()
+        await self._wakeup.wait()
+
+    def _wake(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.set()
+            self._wakeup = None
 
     def close(self) -> None:
         """End the response cleanly after the frames already queued."""
         self._closed = True
-        self._frames_in.close()
+        self._wake()
         if self.in_send and self._reaper is not None:
             self._reaper.watch(self)
 
     def abort(self) -> None:
         """Cut the response now: queued frames are dropped, no terminating chunk is sent."""
         self.aborted = self._closed = True
-        self._frames_in.close()
+        self._frames = []
+        self._wake()
         if self.in_send and self._reaper is not None:
             self._reaper.watch(self)
         if self._writer_scope is not None:
@@ -356,30 +382,20 @@ async def write_sse(
         finally:
             connection.in_send = False
 
-    async def put_queued(first: bytes | None) -> bool:
-        """Write ``first`` and everything queued after it in one chunk; True once it ended."""
-        chunk = [] if first is None else [first]
-        ended = False
-        while True:
-            try:
-                chunk.append(frames.receive_nowait())
-            except trio.WouldBlock:
-                break
-            except trio.EndOfChannel:
-                ended = True
-                break
+    async def put_queued() -> bool:
+        """Write everything queued in one chunk (with the end, if it came); True once ended."""
+        frames, ended = connection.take()
         if connection.aborted:
             return True
-        if chunk or ended:
-            body = chunk[0] if len(chunk) == 1 else b"".join(chunk)
+        if frames or ended:
+            body = frames[0] if len(frames) == 1 else b"".join(frames)
             await put({"type": "http.response.body", "body": body, "more_body": not ended})
         return ended
 
-    frames = connection.frames
     await put({"type": "http.response.start", "status": 200, "headers": headers})
     # Fast path: a request answered while the headers went out needs no waiting, so no
     # disconnect watcher either (nothing is ever waited for without one).
-    if await put_queued(None):
+    if await put_queued():
         return not connection.aborted
     async with trio.open_nursery() as nursery:
         connection._writer_scope = nursery.cancel_scope
@@ -388,17 +404,10 @@ async def write_sse(
         nursery.start_soon(_watch_disconnect, receive, connection)
         while True:
             with trio.move_on_after(keepalive_interval) as quiet:
-                try:
-                    frame = await frames.receive()
-                except trio.EndOfChannel:
-                    frame = None
+                await connection.wait()
             if quiet.cancelled_caught:
                 await put({"type": "http.response.body", "body": _KEEPALIVE, "more_body": True})
-            elif frame is None:  # ended with nothing left to write
-                if not connection.aborted:
-                    await put({"type": "http.response.body", "body": b"", "more_body": False})
-                break
-            elif await put_queued(frame):
+            elif await put_queued():
                 break
         nursery.cancel_scope.cancel()
     return not connection.aborted
