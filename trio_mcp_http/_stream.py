@@ -393,8 +393,12 @@ async def write_sse(
         return ended
 
     await put({"type": "http.response.start", "status": 200, "headers": headers})
-    # Fast path: a request answered while the headers went out needs no waiting, so no
-    # disconnect watcher either (nothing is ever waited for without one).
+    # Fast path: a request answered while the headers went out (or in the one scheduling
+    # round after) needs no waiting, so no disconnect watcher either: nothing is ever waited
+    # for without one. Most tool calls take this path.
+    if await put_queued():
+        return not connection.aborted
+    await trio.lowlevel.checkpoint()
     if await put_queued():
         return not connection.aborted
     async with trio.open_nursery() as nursery:
