@@ -345,13 +345,13 @@ class McpApp:
         is_initialize = isinstance(parsed, Request) and parsed.method == "initialize"
         try:
             if self.config.stateless:
-                return await self.manager.open_exchange(version)
+                return self.manager.open_exchange(version)
             if call.session_id is None and is_initialize:
                 assert isinstance(parsed, Request)
                 requested = (parsed.params or {}).get("protocolVersion")
                 if requested not in SESSION_PROTOCOL_VERSIONS:
                     requested = version
-                return await self.manager.open_session(requested, call.principal)
+                return self.manager.open_session(requested, call.principal)
         except SessionRefused as refused:
             raise _Refused(
                 Rejection.SHUTTING_DOWN if refused.shutting_down else Rejection.TOO_MANY_SESSIONS,

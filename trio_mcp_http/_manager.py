@@ -119,7 +119,7 @@ class SessionManager:
             return None
         return session
 
-    async def open_session(self, protocol_version: str, principal: str | None = None) -> Session:
+    def open_session(self, protocol_version: str, principal: str | None = None) -> Session:
         """Create and start a session; it comes back already held by the caller.
 
         At the cap, the least recently active idle session is evicted first.
@@ -142,6 +142,7 @@ class SessionManager:
             idle_timeout=self.config.idle_timeout,
             on_idle=self._note_idle,
             on_closed=self._session_closed,
+            work=self._nursery,
             store=self.config.event_store,
             retry_ms=self.config.retry_ms,
             initialize_timeout=self.config.initialize_timeout,
@@ -153,7 +154,7 @@ class SessionManager:
         self._sessions[session_id] = session
         self._pending[session_id] = session
         self._opened += 1
-        await self._nursery.start(session.run, self._nursery)
+        self._nursery.start_soon(session.run)
         log.debug("session %s opened", _short(session_id))
         return session
 
@@ -174,7 +175,7 @@ class SessionManager:
         assert session.session_id is not None
         self._pending.pop(session.session_id, None)
 
-    async def open_exchange(self, protocol_version: str) -> Session:
+    def open_exchange(self, protocol_version: str) -> Session:
         """Start an unregistered, id-less session for one stateless POST (already held)."""
         if self._nursery is None or self._draining:
             raise SessionRefused(shutting_down=True)
@@ -185,9 +186,10 @@ class SessionManager:
             idle_timeout=None,
             on_idle=_end_exchange,
             on_closed=self._session_closed,
+            work=self._nursery,
         )
         session.acquire()
-        await self._nursery.start(session.run, self._nursery)
+        self._nursery.start_soon(session.run)
         return session
 
     def terminate(self, session: Session, reason: CloseReason) -> None:

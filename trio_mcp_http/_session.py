@@ -168,6 +168,7 @@ class Session:
         idle_timeout: float | None,
         on_idle: Callable[[Session, bool], None],
         on_closed: Callable[[Session], None],
+        work: trio.Nursery,
         store: EventStore | None = None,
         retry_ms: int | None = None,
         initialize_timeout: float | None = None,
@@ -195,7 +196,7 @@ class Session:
         self.standalone: SseStream | None = None
         self.scope = trio.CancelScope()
         self._holds = 0
-        self._nursery: trio.Nursery | None = None  # where handler tasks run (the manager's)
+        self._nursery = work  # where handler tasks run (the manager's)
         self._notifying: dict[trio.CancelScope, None] = {}  # a dict is 3x smaller than a set
         self._inbound: dict[RequestId, InboundRequest] = {}
         self._pending: dict[RequestId, _Pending] = {}
@@ -212,19 +213,15 @@ class Session:
 
     # -- lifetime -------------------------------------------------------------------------
 
-    async def run(
-        self, work: trio.Nursery, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
+    async def run(self) -> None:
         """The session task: park until the idle scope is cancelled, then clean up.
 
-        Args:
-            work: The nursery the session's handler tasks are started in.
-            task_status: Started once the session accepts work.
+        The session accepts work as soon as it is created (handlers run in the manager's
+        nursery), so this task is started without waiting for it; a session ended before its
+        task first runs enters an already-cancelled scope and cleans up at once.
         """
-        self._nursery = work
         try:
             with self.scope:
-                task_status.started()
                 await trio.sleep_forever()
         finally:
             self._cleanup()
@@ -303,7 +300,6 @@ class Session:
 
         The caller has checked :meth:`has_inbound` (duplicate ids are refused).
         """
-        assert self._nursery is not None
         inbound = InboundRequest(self, request, output)
         if self.closing:
             inbound.scope.cancel()
@@ -369,7 +365,6 @@ class Session:
             if target is not None and target.request.method != "initialize":
                 target.by_client = True
                 target.scope.cancel()
-        assert self._nursery is not None
         self.acquire_unchecked()
         self._nursery.start_soon(self._run_notification, notification)
 
