@@ -76,12 +76,13 @@ def _error(request_id: RequestId | None, code: int, message: str) -> ErrorRespon
 class _Pending:
     """A server-to-client request waiting for the client's response."""
 
-    __slots__ = ("done", "error", "result")
+    __slots__ = ("closed", "done", "error", "result")
 
     def __init__(self) -> None:
         self.done = trio.Event()
         self.result: dict[str, Any] | None = None
         self.error: ErrorObject | None = None
+        self.closed = False  # the session ended first
 
 
 class InboundRequest:
@@ -283,7 +284,7 @@ class Session:
             except Exception:
                 log.exception("event store failed to free session %s", self.session_id[:6])
         for pending in self._pending.values():
-            pending.error = ErrorObject(code=INTERNAL_ERROR, message="session closed")
+            pending.closed = True
             pending.done.set()
         self._pending.clear()
         self.handler = None
@@ -296,7 +297,7 @@ class Session:
         return request_id in self._inbound
 
     def start_request(self, request: Request, output: Output) -> None:
-        """Start handling a request in the session's nursery; its answer goes to ``output``.
+        """Start handling a request in a task of its own; its answer goes to ``output``.
 
         The caller has checked :meth:`has_inbound` (duplicate ids are refused).
         """
@@ -443,6 +444,10 @@ class Session:
             raise
         finally:
             self._pending.pop(request_id, None)
+        if pending.closed:
+            raise BackChannelUnavailable(
+                f"the session closed before the client answered {method!r}"
+            )
         if pending.error is not None:
             raise JsonRpcError(pending.error.code, pending.error.message, pending.error.data)
         assert pending.result is not None

@@ -356,3 +356,29 @@ async def test_unanswered_client_request_times_out_with_cancellation(
         assert final["id"] == "q"
         assert final["error"]["code"] == -32001
         assert mcp.manager.statistics().requests_in_flight == 0
+
+
+async def test_unrelated_request_pending_when_the_session_closes_fails_cleanly() -> None:
+    from trio_mcp_http import BackChannelUnavailable  # noqa: PLC0415
+
+    async with running_app() as (mcp, tiny):
+        sid = await initialize(mcp)
+        outcome: list[BaseException] = []
+        async with (
+            asgi_request(mcp, "GET", headers=[SSE_ACCEPT, ("mcp-session-id", sid)]) as stream,
+            trio.open_nursery() as nursery,
+        ):
+
+            async def ask_from_outside() -> None:  # e.g. an application background task
+                try:
+                    await tiny.sessions[0].send_request("roots/list")
+                except BackChannelUnavailable as exc:
+                    outcome.append(exc)
+
+            nursery.start_soon(ask_from_outside)
+            asked = await next_message(stream)
+            assert asked["method"] == "roots/list"
+            async with asgi_request(mcp, "DELETE", headers=[("mcp-session-id", sid)]) as deleted:
+                assert deleted.status == 200
+        assert len(outcome) == 1
+        assert "session closed" in str(outcome[0])
