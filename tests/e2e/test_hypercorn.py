@@ -115,3 +115,11 @@ async def test_dns_rebinding_host_and_origin_rejected_on_loopback(server: Runnin
         ) as response:
             assert response.status == 200
             await response.body()
+
+
+async def test_oversized_header_block_is_refused(server: RunningServer) -> None:
+    with trio.fail_after(10):
+        huge = [*POST_HEADERS, ("x-padding", "p" * 64 * 1024)]  # over h11's 16 KiB bound
+        async with request(server.url, "POST", huge, init_body()) as response:
+            assert response.status == 431
+        assert server.manager.statistics().sessions_opened == 0
