@@ -123,8 +123,9 @@ class SessionHandler(Protocol):
 
         Raise :class:`~trio_mcp_http.JsonRpcError` to answer with an error instead. Any other
         exception is logged and answered with an internal error; it never ends the session.
-        The handler runs in the session's nursery: it survives a client disconnect and is
-        cancelled by ``notifications/cancelled``, DELETE, idle expiry and shutdown.
+        The handler runs in a task of its own in the session manager's nursery: it survives
+        a client disconnect and is cancelled by ``notifications/cancelled``, DELETE, idle
+        expiry, eviction and shutdown.
         """
 
     async def handle_notification(
