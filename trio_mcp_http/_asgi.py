@@ -63,6 +63,7 @@ _SSE_HEADERS: Final = [
 ]
 _JSON_HEADERS: Final = [(b"content-type", b"application/json")]
 _SUPPORTED: Final = {"supported": list(SESSION_PROTOCOL_VERSIONS)}
+_NO_BODY: Final = (b"content-length", b"0")
 _CACHE_SIZE: Final = 256
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -244,7 +245,11 @@ class McpApp:
     async def _send_rejection(send: ASGISend, refused: _Refused) -> None:
         response = rejection_response(refused.rejection, **refused.details)
         await send(
-            {"type": "http.response.start", "status": response.status, "headers": response.headers}
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [*response.headers, _length(response.body)],
+            }
         )
         await send({"type": "http.response.body", "body": response.body})
 
@@ -388,7 +393,9 @@ class McpApp:
             [] if session.session_id is None else [(_SESSION_HEADER, session.session_id.encode())]
         )
         if not requests and not invalid:
-            await send({"type": "http.response.start", "status": 202, "headers": extra})
+            await send(
+                {"type": "http.response.start", "status": 202, "headers": [*extra, _NO_BODY]}
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         expected = len(requests) + len(invalid)
@@ -408,12 +415,18 @@ class McpApp:
         try:
             if isinstance(output, SseStream):
                 assert connection is not None
-                await self._write_stream(output, connection, _SSE_HEADERS + extra, receive, send)
+                await self._write_stream(
+                    output, connection, _SSE_HEADERS + extra, receive, send, quick_answer=True
+                )
             else:
                 assert isinstance(output, JsonReply)
                 body = await output.wait_body()
                 await send(
-                    {"type": "http.response.start", "status": 200, "headers": _JSON_HEADERS + extra}
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [*_JSON_HEADERS, *extra, _length(body)],
+                    }
                 )
                 await send({"type": "http.response.body", "body": body})
         finally:
@@ -445,10 +458,19 @@ class McpApp:
         headers: list[tuple[bytes, bytes]],
         receive: ASGIReceive,
         send: ASGISend,
+        *,
+        quick_answer: bool = False,
     ) -> None:
         self.manager.streams += 1
         try:
-            await write_sse(send, receive, connection, headers, self.config.keepalive_interval)
+            await write_sse(
+                send,
+                receive,
+                connection,
+                headers,
+                self.config.keepalive_interval,
+                quick_answer=quick_answer,
+            )
         finally:
             self.manager.streams -= 1
             if stream is not None and stream.connection is connection:
@@ -485,7 +507,7 @@ class McpApp:
         session = self._find_session(call)
         session.release()
         self.manager.terminate(session, CloseReason.DELETED)
-        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.start", "status": 200, "headers": [_NO_BODY]})
         await send({"type": "http.response.body", "body": b""})
 
 
@@ -496,10 +518,16 @@ def _deliver(session: Session, message: Notification | Response | ErrorResponse)
         session.receive_response(message)
 
 
+def _length(body: bytes) -> tuple[bytes, bytes]:
+    """A ``content-length`` header: a known body is sent as is, never chunked."""
+    return (b"content-length", str(len(body)).encode())
+
+
 def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
 async def _send_json(send: ASGISend, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": _JSON_HEADERS})
+    headers = [*_JSON_HEADERS, _length(body)]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -363,12 +363,23 @@ async def write_sse(
     connection: Connection,
     headers: list[tuple[bytes, bytes]],
     keepalive_interval: float,
+    *,
+    quick_answer: bool = False,
 ) -> bool:
     """Write one SSE response: the only code that calls ``send()`` for it.
 
     A watcher task awaits ``receive()`` for ``http.disconnect`` (never polled), and a
     ``:`` comment goes out after each ``keepalive_interval`` of silence. Frames queued together
     are written in one chunk.
+
+    Args:
+        send: The ASGI ``send``.
+        receive: The ASGI ``receive`` (only the disconnect watcher calls it).
+        connection: The queue of frames to write.
+        headers: Response headers.
+        keepalive_interval: Seconds of silence before a ``:`` comment goes out.
+        quick_answer: The stream answers a POST: give its handler two scheduling rounds, and
+            if it has answered by then, send the whole stream as one body of known length.
 
     Returns:
         ``True`` when the stream ended cleanly (terminating chunk sent), ``False`` when it was
@@ -392,13 +403,24 @@ async def write_sse(
             await put({"type": "http.response.body", "body": body, "more_body": not ended})
         return ended
 
+    # Fast path: a request answered within two scheduling rounds (most tool calls) is sent as
+    # one body of known length, with no waiting, so no disconnect watcher either (nothing is
+    # ever waited for without one). Otherwise the stream starts now and goes on below.
+    for _ in range(2 if quick_answer else 0):
+        await trio.lowlevel.checkpoint()
+        if not connection.open:
+            break
+    frames, ended = connection.take()
+    if ended and not connection.aborted:
+        body = b"".join(frames)
+        length = (b"content-length", str(len(body)).encode())
+        await put({"type": "http.response.start", "status": 200, "headers": [*headers, length]})
+        await put({"type": "http.response.body", "body": body})
+        return True
     await put({"type": "http.response.start", "status": 200, "headers": headers})
-    # Fast path: a request answered while the headers went out (or in the one scheduling
-    # round after) needs no waiting, so no disconnect watcher either: nothing is ever waited
-    # for without one. Most tool calls take this path.
-    if await put_queued():
-        return not connection.aborted
-    await trio.lowlevel.checkpoint()
+    if frames and not connection.aborted:
+        body = frames[0] if len(frames) == 1 else b"".join(frames)
+        await put({"type": "http.response.body", "body": body, "more_body": True})
     if await put_queued():
         return not connection.aborted
     async with trio.open_nursery() as nursery:

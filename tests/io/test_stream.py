@@ -26,14 +26,17 @@ class FakeAsgi:
         return {"type": "http.disconnect"}
 
 
-async def test_answered_stream_is_written_in_one_chunk_with_its_end_and_no_watcher() -> None:
+async def test_answered_post_stream_is_one_body_of_known_length_and_no_watcher() -> None:
     asgi = FakeAsgi()
     connection = Connection(8)
     for frame in (b"a", b"b", b"c"):
         connection.push(frame)
     connection.close()
-    assert await write_sse(asgi.send, asgi.receive, connection, [], 15)
-    assert asgi.sent[1:] == [{"type": "http.response.body", "body": b"abc", "more_body": False}]
+    assert await write_sse(asgi.send, asgi.receive, connection, [], 15, quick_answer=True)
+    assert asgi.sent == [
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"3")]},
+        {"type": "http.response.body", "body": b"abc"},
+    ]
     assert asgi.receives == 0
 
 
@@ -86,3 +89,18 @@ def test_full_queue_aborts_instead_of_waiting() -> None:
     assert not connection.push(b"3")
     assert connection.aborted
     assert not connection.open
+
+
+async def test_stream_answered_while_its_headers_go_out_needs_no_watcher_either() -> None:
+    asgi = FakeAsgi()
+    connection = Connection(8)
+
+    async def send(message: dict[str, Any]) -> None:
+        await asgi.send(message)
+        if message["type"] == "http.response.start":  # answered during the write
+            connection.push(b"a")
+            connection.close()
+
+    assert await write_sse(send, asgi.receive, connection, [], 15)
+    assert asgi.sent[1:] == [{"type": "http.response.body", "body": b"a", "more_body": False}]
+    assert asgi.receives == 0
