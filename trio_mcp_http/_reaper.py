@@ -12,9 +12,7 @@ Linux only (it reads ``/proc/self/fd``); elsewhere :func:`cut_connection` finds 
 from __future__ import annotations
 
 import contextlib
-import heapq
 import ipaddress
-import itertools
 import logging
 import os
 import socket
@@ -79,21 +77,21 @@ def cut_connection(server: Address, client: Address) -> bool:
 
 
 class StalledWriter(Protocol):
-    """What the reaper needs of a connection: is its writer still inside the same send?"""
+    """What the reaper needs of a connection: since when has its writer been in a send?"""
 
     peer: tuple[Any, Any]
-    sends: int
-    in_send: bool
+    send_started: float | None
 
 
 class Reaper:
     """One task that enforces the write deadline of every ending connection.
 
-    A connection that should end (closed, or cut because its client stopped reading) and
-    whose writer is blocked in a socket write is registered with :meth:`watch`. If the same
-    write is still blocked ``write_timeout`` seconds later, the TCP connection is cut.
-    Registration is synchronous and only happens for ending connections, so the hot path
-    pays nothing.
+    While the writer of a connection that should end (closed, or cut because its client
+    stopped reading) is inside a socket write, the connection is in the watched set
+    (:meth:`watch` when the write starts or the connection ends mid-write, :meth:`forget`
+    when the write returns). The reaper sweeps the set every half write timeout and cuts the
+    TCP connection of any write blocked for longer than ``write_timeout``. Both calls are set
+    operations, so the hot path pays next to nothing and nothing is retained after a write.
 
     Args:
         write_timeout: Seconds a write of an ending connection may stay blocked.
@@ -101,29 +99,36 @@ class Reaper:
 
     def __init__(self, write_timeout: float) -> None:
         self.write_timeout = write_timeout
-        self._due: list[tuple[float, int, StalledWriter, int]] = []
-        self._order = itertools.count()
+        self._watched: dict[StalledWriter, None] = {}
         self._wake = trio.Event()
 
     def watch(self, connection: StalledWriter) -> None:
-        """Check ``connection`` again after the write timeout."""
-        deadline = trio.current_time() + self.write_timeout
-        heapq.heappush(self._due, (deadline, next(self._order), connection, connection.sends))
+        """The writer of an ending connection is in a write: enforce the deadline."""
+        self._watched[connection] = None
         self._wake.set()
+
+    def forget(self, connection: StalledWriter) -> None:
+        """The write returned."""
+        self._watched.pop(connection, None)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Cut the connections whose blocked write outlived its deadline (runs forever)."""
         task_status.started()
         while True:
-            if not self._due:
+            if not self._watched:
                 await self._wake.wait()
                 self._wake = trio.Event()
                 continue
-            await trio.sleep_until(self._due[0][0])
-            while self._due and self._due[0][0] <= trio.current_time():
-                _, _, connection, sends = heapq.heappop(self._due)
-                server, client = connection.peer
-                if connection.in_send and connection.sends == sends and server and client:
-                    cut_connection(
-                        (str(server[0]), int(server[1])), (str(client[0]), int(client[1]))
-                    )
+            await trio.sleep(self.write_timeout / 2)
+            now = trio.current_time()
+            for connection in list(self._watched):
+                started = connection.send_started
+                if started is None:
+                    self._watched.pop(connection, None)
+                elif now - started >= self.write_timeout:
+                    self._watched.pop(connection, None)
+                    server, client = connection.peer
+                    if server and client:
+                        cut_connection(
+                            (str(server[0]), int(server[1])), (str(client[0]), int(client[1]))
+                        )

@@ -200,7 +200,7 @@ class Session:
         self._nursery = work  # where handler tasks run (the manager's)
         # Created on first use: an idle session carries no empty containers.
         self._notifying: dict[trio.CancelScope, None] | None = None
-        self._inbound: dict[RequestId, InboundRequest] = {}
+        self._inbound: dict[RequestId, InboundRequest] | None = None
         self._pending: dict[RequestId, _Pending] | None = None
         self._next_request_id = 1
         self._next_stream_id = 1
@@ -268,7 +268,7 @@ class Session:
         self.scope.cancel()
 
     def _cleanup(self) -> None:
-        for inbound in self._inbound.values():
+        for inbound in (self._inbound or {}).values():
             inbound.scope.cancel()
         for scope in self._notifying or ():
             scope.cancel()
@@ -295,7 +295,7 @@ class Session:
 
     def has_inbound(self, request_id: RequestId) -> bool:
         """Whether a request with this exact id is in flight."""
-        return request_id in self._inbound
+        return self._inbound is not None and request_id in self._inbound
 
     def start_request(self, request: Request, output: Output) -> None:
         """Start handling a request in a task of its own; its answer goes to ``output``.
@@ -305,6 +305,8 @@ class Session:
         inbound = InboundRequest(self, request, output)
         if self.closing:
             inbound.scope.cancel()
+        if self._inbound is None:
+            self._inbound = {}
         self._inbound[request.id] = inbound
         self.acquire_unchecked()
         self._nursery.start_soon(self._run_request, inbound)
@@ -320,7 +322,10 @@ class Session:
             with inbound.scope:
                 response = await self._call_handler(inbound)
         finally:
+            assert self._inbound is not None
             del self._inbound[request.id]
+            if not self._inbound:
+                self._inbound = None  # an emptied dict keeps its table: drop it
             if response is None:
                 why = "cancelled by the client" if inbound.by_client else "session closed"
                 cancelled = _error(request.id, REQUEST_CANCELLED, f"Request cancelled: {why}")
@@ -363,7 +368,7 @@ class Session:
             if self._on_initialized is not None:
                 self._on_initialized(self)
         if notification.method == "notifications/cancelled" and notification.params:
-            target = self._inbound.get(notification.params.get("requestId"))  # type: ignore[arg-type]
+            target = (self._inbound or {}).get(notification.params.get("requestId"))  # type: ignore[arg-type]
             if target is not None and target.request.method != "initialize":
                 target.by_client = True
                 target.scope.cancel()
@@ -386,6 +391,8 @@ class Session:
         finally:
             if self._notifying is not None:
                 self._notifying.pop(scope, None)
+                if not self._notifying:
+                    self._notifying = None
             self.release()
 
     def receive_response(self, message: Response | ErrorResponse) -> None:
@@ -453,6 +460,8 @@ class Session:
         finally:
             if self._pending is not None:
                 self._pending.pop(request_id, None)
+                if not self._pending:
+                    self._pending = None
         if pending.closed:
             raise BackChannelUnavailable(
                 f"the session closed before the client answered {method!r}"

@@ -97,8 +97,7 @@ class Connection:
     Attributes:
         aborted: The connection was cut (client gone or not reading); no terminating chunk.
         peer: The ASGI ``(server, client)`` addresses, to find the socket if it must be cut.
-        sends: Writes started so far.
-        in_send: Whether the writer is inside a write now.
+        send_started: When the writer entered the write it is in now (``None``: not in one).
     """
 
     __slots__ = (
@@ -109,9 +108,8 @@ class Connection:
         "_wakeup",
         "_writer_scope",
         "aborted",
-        "in_send",
         "peer",
-        "sends",
+        "send_started",
     )
 
     def __init__(
@@ -124,16 +122,20 @@ class Connection:
         self._closed = False
         self.aborted = False
         self.peer = peer
-        self.sends = 0
-        self.in_send = False
+        self.send_started: float | None = None
         self._reaper = reaper
 
     def before_send(self) -> None:
         """Called by the writer as it enters ``send()``; an ending connection gets a deadline."""
-        self.sends += 1
-        self.in_send = True
+        self.send_started = trio.current_time()
         if self._closed and self._reaper is not None:
             self._reaper.watch(self)
+
+    def after_send(self) -> None:
+        """Called by the writer as ``send()`` returns."""
+        self.send_started = None
+        if self._reaper is not None:
+            self._reaper.forget(self)
 
     @property
     def open(self) -> bool:
@@ -174,7 +176,7 @@ class Connection:
         """End the response cleanly after the frames already queued."""
         self._closed = True
         self._wake()
-        if self.in_send and self._reaper is not None:
+        if self.send_started is not None and self._reaper is not None:
             self._reaper.watch(self)
 
     def abort(self) -> None:
@@ -182,7 +184,7 @@ class Connection:
         self.aborted = self._closed = True
         self._frames = []
         self._wake()
-        if self.in_send and self._reaper is not None:
+        if self.send_started is not None and self._reaper is not None:
             self._reaper.watch(self)
         if self._writer_scope is not None:
             self._writer_scope.cancel()
@@ -391,7 +393,7 @@ async def write_sse(
         try:
             await send(message)
         finally:
-            connection.in_send = False
+            connection.after_send()
 
     async def put_queued() -> bool:
         """Write everything queued in one chunk (with the end, if it came); True once ended."""
