@@ -342,8 +342,17 @@ class JsonReply(Output):
         self._done.set()
 
     async def wait_body(self) -> bytes:
-        """Wait until the body is complete and return it (``b""`` if no response arrived)."""
-        await self._done.wait()
+        """Wait until the body is complete and return it (``b""`` if no response arrived).
+
+        A quick handler gets two scheduling rounds first, which usually saves parking on
+        the event (as the SSE writer's fast path does).
+        """
+        for _ in range(2):
+            await trio.lowlevel.checkpoint()
+            if self._done.is_set():
+                break
+        else:
+            await self._done.wait()
         if not self._responses:
             return b""
         if self.batch:
