@@ -128,7 +128,6 @@ class Session:
         session_id: The ``Mcp-Session-Id`` (``None`` for a stateless exchange).
         protocol_version: The negotiated (or assumed) protocol version.
         close_reason: Why the session ended, once it has.
-        last_active: ``trio.current_time()`` when the last hold was released.
     """
 
     __slots__ = (
@@ -149,7 +148,6 @@ class Session:
         "handler",
         "idle_timeout",
         "initialized",
-        "last_active",
         "principal",
         "protocol_version",
         "retry_ms",
@@ -193,7 +191,6 @@ class Session:
         self._on_initialized = on_initialized
         self.principal: str | None = None
         self.close_reason: CloseReason | None = None
-        self.last_active = trio.current_time()
         self.standalone: SseStream | None = None
         self.scope = trio.CancelScope()
         self._holds = 0
@@ -256,9 +253,8 @@ class Session:
         """Drop one hold; the last one starts the idle deadline."""
         self._holds -= 1
         if self._holds == 0:
-            self.last_active = now = trio.current_time()
             if self.idle_timeout is not None and not self.scope.cancel_called:
-                self.scope.deadline = now + self.idle_timeout
+                self.scope.deadline = trio.current_time() + self.idle_timeout
             self._on_idle(self, True)
 
     def terminate(self, reason: CloseReason) -> None:
