@@ -152,11 +152,17 @@ async def call(
         return response.status, await read_messages(response) if response.status != 202 else []
 
 
-async def initialize(app: McpApp, version: str = LATEST) -> str:
+async def start_session(app: McpApp, version: str = LATEST) -> str:
+    """Send initialize only (no notifications/initialized): a handshake left unfinished."""
     async with post(app, init_body(version), version=None) as response:
         assert response.status == 200
         session_id = response.headers["mcp-session-id"]
         await read_messages(response)
+    return session_id
+
+
+async def initialize(app: McpApp, version: str = LATEST) -> str:
+    session_id = await start_session(app, version)
     async with post(app, rpc("notifications/initialized", id=None), session_id) as response:
         assert response.status == 202
     return session_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import trio
 import trio.testing
 
-from tests.helpers import TinyApp, call, initialize, rpc, running_app
+from tests.helpers import TinyApp, call, initialize, rpc, running_app, start_session
 from trio_mcp_http import CloseReason, McpApp, ServerConfig, SessionManager
 from trio_mcp_http.testing import asgi_request
 
@@ -133,20 +133,7 @@ async def test_ten_thousand_abandoned_sessions_are_reclaimed(
     async with running_app(
         ServerConfig(idle_timeout=IDLE, max_sessions=n, max_pending_sessions=n)
     ) as (mcp, tiny):
-        ids = []
-        for _ in range(n):
-            async with asgi_request(
-                mcp,
-                "POST",
-                headers=[
-                    ("accept", "application/json, text/event-stream"),
-                    ("content-type", "application/json"),
-                ],
-                body=rpc("initialize", {"protocolVersion": "2025-11-25"}),
-            ) as response:
-                assert response.status == 200
-                ids.append(response.headers["mcp-session-id"])
-                await response.body()
+        ids = [await start_session(mcp) for _ in range(n)]
         assert len(set(ids)) == n
         stats = mcp.manager.statistics()
         assert (stats.sessions, stats.idle_sessions) == (n, n)
@@ -171,20 +158,8 @@ async def test_flood_of_abandoned_initializes_never_locks_new_clients_out(
     )
     async with running_app(config) as (mcp, _):
         real = await initialize(mcp)  # a well-behaved client, handshake complete
-        flood = []
-        for _ in range(300):  # abandoned after initialize, never send initialized
-            async with asgi_request(
-                mcp,
-                "POST",
-                headers=[
-                    ("accept", "application/json, text/event-stream"),
-                    ("content-type", "application/json"),
-                ],
-                body=rpc("initialize", {"protocolVersion": "2025-11-25"}),
-            ) as response:
-                assert response.status == 200
-                flood.append(response.headers["mcp-session-id"])
-                await response.body()
+        # Abandoned after initialize: they never send notifications/initialized.
+        flood = [await start_session(mcp) for _ in range(300)]
         stats = mcp.manager.statistics()
         assert (stats.sessions, stats.uninitialized_sessions) == (11, 10)
         assert mcp.manager.get(real) is not None  # the flood evicted only unfinished handshakes
