@@ -126,13 +126,14 @@ async def post(
     *,
     version: str | None = LATEST,
     headers: tuple[tuple[str, str], ...] = (ACCEPT_BOTH, JSON_CT),
+    client: tuple[str, int] = ("127.0.0.1", 50000),
 ) -> AsyncIterator[AsgiResponse]:
     all_headers = list(headers)
     if session_id is not None:
         all_headers.append(("mcp-session-id", session_id))
     if version is not None:
         all_headers.append(("mcp-protocol-version", version))
-    async with asgi_request(app, "POST", headers=all_headers, body=body) as response:
+    async with asgi_request(app, "POST", headers=all_headers, body=body, client=client) as response:
         yield response
 
 
@@ -152,18 +153,24 @@ async def call(
         return response.status, await read_messages(response) if response.status != 202 else []
 
 
-async def start_session(app: McpApp, version: str = LATEST) -> str:
+async def start_session(
+    app: McpApp, version: str = LATEST, client: tuple[str, int] = ("127.0.0.1", 50000)
+) -> str:
     """Send initialize only (no notifications/initialized): a handshake left unfinished."""
-    async with post(app, init_body(version), version=None) as response:
-        assert response.status == 200
+    async with post(app, init_body(version), version=None, client=client) as response:
+        assert response.status == 200, response.status
         session_id = response.headers["mcp-session-id"]
         await read_messages(response)
     return session_id
 
 
-async def initialize(app: McpApp, version: str = LATEST) -> str:
-    session_id = await start_session(app, version)
-    async with post(app, rpc("notifications/initialized", id=None), session_id) as response:
+async def initialize(
+    app: McpApp, version: str = LATEST, client: tuple[str, int] = ("127.0.0.1", 50000)
+) -> str:
+    session_id = await start_session(app, version, client)
+    async with post(
+        app, rpc("notifications/initialized", id=None), session_id, client=client
+    ) as response:
         assert response.status == 202
     return session_id
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 import trio
 
 from ._config import ServerConfig
-from ._event_store import ReplayStatus
+from ._event_store import ReplayStatus, parse_event_id
 from ._headers import (
     SESSION_PROTOCOL_VERSIONS,
     Acceptable,
@@ -38,6 +38,7 @@ from ._jsonrpc import (
     Request,
     Response,
     classify,
+    dump_message,
 )
 from ._manager import SessionManager, SessionRefused
 from ._rules import Rejection, rejection_response
@@ -65,6 +66,21 @@ _JSON_HEADERS: Final = [(b"content-type", b"application/json")]
 _SUPPORTED: Final = {"supported": list(SESSION_PROTOCOL_VERSIONS)}
 _NO_BODY: Final = (b"content-length", b"0")
 _CACHE_SIZE: Final = 256
+#: Headers that must appear at most once: a second line is refused, never silently used.
+_SINGLE_HEADERS: Final = frozenset(
+    {
+        b"authorization",
+        b"content-length",
+        b"content-type",
+        b"host",
+        b"last-event-id",
+        b"mcp-protocol-version",
+        b"mcp-session-id",
+        b"origin",
+    }
+)
+#: List-valued headers whose repeated lines are joined (RFC 9110 section 5.3).
+_LIST_HEADERS: Final = frozenset({b"accept"})
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -76,6 +92,7 @@ class _Call:
     headers: dict[bytes, bytes]
     session_id: str | None
     peer: tuple[Any, Any]
+    client_address: str | None
     principal: str | None = None
 
     def header(self, name: bytes) -> str | None:
@@ -152,6 +169,14 @@ class McpApp:
             lambda version: check_protocol_version(_text(version))
         )
         self._allow = "POST" if self.config.stateless else "GET, POST, DELETE"
+        self._connection_limit = self.config.connection_limit
+        self._address_header = (
+            None
+            if self.config.client_address_header is None
+            else self.config.client_address_header.lower().encode("latin-1")
+        )
+        #: HTTP requests being served now (each holds one connection).
+        self.open_requests = 0
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         """Serve one ASGI connection scope (``http`` or ``lifespan``)."""
@@ -183,9 +208,25 @@ class McpApp:
     # -- http -------------------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
-        headers: dict[bytes, bytes] = dict(scope["headers"])
+        if self.open_requests >= self._connection_limit:
+            refused = _Refused(
+                Rejection.TOO_MANY_CONNECTIONS, retry_after=self.config.retry_after, close=True
+            )
+            await self._send_rejection(send, refused)
+            return
+        self.open_requests += 1
+        try:
+            await self._serve_http(scope, receive, send)
+        finally:
+            self.open_requests -= 1
+
+    async def _serve_http(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
+        headers: dict[bytes, bytes] = dict(raw_headers)
         method = scope["method"]
         try:
+            if len(headers) != len(raw_headers):
+                headers = _merge_repeated(raw_headers)
             path = scope["path"]
             auth = self.config.auth
             if auth is not None and method == "GET" and path in auth.metadata_paths():
@@ -195,10 +236,12 @@ class McpApp:
                 raise _Refused(Rejection.NOT_FOUND_PATH)
             self._check_host_and_origin(scope, headers)
             raw_id = headers.get(_SESSION_HEADER)
+            client = scope.get("client")
             call = _Call(
                 headers,
                 None if raw_id is None else raw_id.decode("latin-1"),
-                (scope.get("server"), scope.get("client")),
+                (scope.get("server"), client),
+                self._client_address(client, headers),
             )
             if auth is not None:
                 call.principal = await self._authenticate(auth, headers)
@@ -214,6 +257,15 @@ class McpApp:
             await self._send_rejection(send, refused)
         except _Disconnected:
             log.debug("client disconnected before its request was read")
+
+    def _client_address(self, client: Any, headers: dict[bytes, bytes]) -> str | None:
+        """Who sent the request, for the per-client quotas (see ``client_address_header``)."""
+        if self._address_header is not None:
+            forwarded = headers.get(self._address_header)
+            if forwarded is None:
+                return None
+            return forwarded.rpartition(b",")[2].strip().decode("latin-1") or None
+        return None if not client else str(client[0])
 
     async def _authenticate(self, auth: AuthConfig, headers: dict[bytes, bytes]) -> str:
         """Verify the bearer token (from the header only); return its principal."""
@@ -302,10 +354,22 @@ class McpApp:
         return session
 
     async def _read_body(self, call: _Call, receive: ASGIReceive) -> bytes:
+        """Read the whole body, within ``max_body_bytes`` and ``body_timeout`` (then 413/408)."""
         limit = self.config.max_body_bytes
         declared = call.headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _Refused(Rejection.BODY_TOO_LARGE)
+        if (
+            declared is not None
+            and declared.isdigit()
+            and (len(declared) > 18 or int(declared) > limit)
+        ):
+            raise _Refused(Rejection.BODY_TOO_LARGE, close=True)
+        with trio.move_on_after(self.config.body_timeout):
+            return await self._receive_body(receive, limit)
+        log.info("request body not received within %g s: closing", self.config.body_timeout)
+        raise _Refused(Rejection.BODY_TIMEOUT, close=True)
+
+    @staticmethod
+    async def _receive_body(receive: ASGIReceive, limit: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -315,7 +379,7 @@ class McpApp:
             chunk = event.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise _Refused(Rejection.BODY_TOO_LARGE)
+                raise _Refused(Rejection.BODY_TOO_LARGE, close=True)
             chunks.append(chunk)
             if not event.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -356,7 +420,7 @@ class McpApp:
                 requested = (parsed.params or {}).get("protocolVersion")
                 if requested not in SESSION_PROTOCOL_VERSIONS:
                     requested = version
-                return self.manager.open_session(requested, call.principal)
+                return self.manager.open_session(requested, call.principal, call.client_address)
         except SessionRefused as refused:
             raise _Refused(
                 Rejection.SHUTTING_DOWN if refused.shutting_down else Rejection.TOO_MANY_SESSIONS,
@@ -403,12 +467,19 @@ class McpApp:
         connection = None
         if use_sse:
             output = session.new_post_stream(expected)
-            connection = Connection(self.config.stream_queue_size, peer, self.manager.reaper)
+            # Room for every owed response besides the usual queue: a batch's answers may all
+            # be queued before the writer runs, and must not look like a client not reading.
+            capacity = self.config.stream_queue_size + expected
+            connection = Connection(capacity, peer, self.manager.reaper)
             session.connect(output, connection)
         else:
             output = JsonReply(expected, batch=isinstance(parsed, Batch))
         for bad in invalid:
-            output.respond(ErrorResponse.model_construct(jsonrpc="2.0", id=bad.id, error=bad.error))
+            output.respond(
+                dump_message(
+                    ErrorResponse.model_construct(jsonrpc="2.0", id=bad.id, error=bad.error)
+                )
+            )
         for request in requests:
             session.start_request(request, output)
         self.manager.requests_in_flight += len(requests)
@@ -432,11 +503,16 @@ class McpApp:
         finally:
             self.manager.requests_in_flight -= len(requests)
 
-    @staticmethod
-    def _take_batch(session: Session, batch: Batch) -> tuple[list[Request], list[Invalid]]:
+    def _take_batch(self, session: Session, batch: Batch) -> tuple[list[Request], list[Invalid]]:
         """Check a 2025-03-26 batch, deliver its notifications and responses, return the rest."""
         if session.protocol_version != SESSION_PROTOCOL_VERSIONS[0]:
             raise _Refused(Rejection.BATCH_NOT_ALLOWED)
+        if len(batch.items) > self.config.max_batch_size:
+            raise _Refused(
+                Rejection.BATCH_TOO_LARGE,
+                message=f"Invalid Request: a batch of {len(batch.items)} messages exceeds the "
+                f"limit of {self.config.max_batch_size}",
+            )
         requests = [item for item in batch.items if isinstance(item, Request)]
         if any(request.method == "initialize" for request in requests):
             raise _Refused(Rejection.INVALID_MESSAGE, message="initialize must not be batched")
@@ -489,6 +565,8 @@ class McpApp:
             connection = Connection(self.config.stream_queue_size, call.peer, self.manager.reaper)
             last_event_id = call.header(b"last-event-id")
             if last_event_id is not None and session.store is not None:
+                if parse_event_id(last_event_id) is None:
+                    raise _Refused(Rejection.UNKNOWN_EVENT_ID)
                 status, stream = session.resume(last_event_id, connection)
                 if status is ReplayStatus.UNKNOWN:
                     raise _Refused(Rejection.UNKNOWN_EVENT_ID)
@@ -509,6 +587,23 @@ class McpApp:
         self.manager.terminate(session, CloseReason.DELETED)
         await send({"type": "http.response.start", "status": 200, "headers": [_NO_BODY]})
         await send({"type": "http.response.body", "body": b""})
+
+
+def _merge_repeated(raw: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """The headers of a request that repeats a name: list headers joined, singletons refused."""
+    merged: dict[bytes, bytes] = {}
+    for name, value in raw:
+        earlier = merged.get(name)
+        if earlier is None:
+            merged[name] = value
+        elif name in _SINGLE_HEADERS:
+            raise _Refused(
+                Rejection.REPEATED_HEADER,
+                message=f"Bad Request: the {name.decode('latin-1')} header is repeated",
+            )
+        else:  # a list header is joined; for any other, the last line wins
+            merged[name] = earlier + b", " + value if name in _LIST_HEADERS else value
+    return merged
 
 
 def _deliver(session: Session, message: Notification | Response | ErrorResponse) -> None:

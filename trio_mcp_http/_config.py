@@ -16,6 +16,19 @@ __all__ = ["ServerConfig"]
 _RESUME_SLACK = 5.0  # seconds a resuming client may take beyond the retry interval
 
 
+def _descriptor_limit() -> int:
+    """The soft ``RLIMIT_NOFILE`` of the process (1024 where it cannot be read)."""
+    try:
+        import resource  # noqa: PLC0415 (Unix only)
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            return 1 << 20
+    except (ImportError, OSError, ValueError):
+        return 1024
+    return soft if soft > 0 else 1024
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerConfig:
     """Options of the Streamable HTTP server.
@@ -31,11 +44,33 @@ class ServerConfig:
         max_sessions: The most sessions alive at once. At the cap the least recently active
             idle session is evicted; when every session is busy, new ones get 503.
         max_pending_sessions: The most sessions that have not finished the handshake
-            (``notifications/initialized``) at once; at this cap the oldest idle one is
-            evicted, so a flood of abandoned initializes never locks new clients out.
+            (``notifications/initialized``) at once; at this cap the oldest idle one of the
+            client holding the most of them is evicted, so a flood of abandoned initializes
+            never locks new clients out.
+        max_pending_sessions_per_client: The most unfinished handshakes one client address
+            may hold; beyond it that client's own oldest idle one is evicted (and it gets 503
+            when all of its handshakes are in flight), so one source can never evict another's
+            handshake. ``None``: a quarter of ``max_pending_sessions``, at least 4.
+        client_address_header: Take the client's address, for the per-client quotas, from
+            this request header (its last comma-separated entry, as a reverse proxy appends
+            it: ``"x-forwarded-for"``) instead of the TCP peer. Set it only when every request
+            comes through a proxy that sets the header, or clients can pick their address.
         initialize_timeout: Idle seconds after which a session that has not finished the
             handshake is closed (the shorter of this and ``idle_timeout`` applies).
         max_body_bytes: The largest request body; larger ones get 413 before being read whole.
+        max_batch_size: The most messages in one JSON-RPC batch (2025-03-26 only); a larger
+            batch gets 400 before anything in it runs.
+        body_timeout: Seconds a client may take to send a whole request body once its
+            headers arrived; a slower upload (slowloris) gets 408 and its connection closes.
+        header_timeout: Seconds a connection may wait for a request's headers (the first
+            one's, or the next one's on a kept-alive connection) before it is closed. Applied
+            by :func:`~trio_mcp_http.serve` and the CLI as hypercorn's ``keep_alive_timeout``;
+            under the ``hypercorn`` command, pass ``--keep-alive``.
+        max_connections: The most HTTP requests served at once, SSE streams included (each
+            holds a connection and a file descriptor). Beyond it a request gets 503 with
+            ``Retry-After`` at once and its connection is closed, so the process keeps file
+            descriptors to accept new connections. ``None``: three quarters of the process's
+            file descriptor limit (``RLIMIT_NOFILE``).
         keepalive_interval: Seconds of silence after which an SSE stream gets a ``:`` comment,
             so proxies and clients do not time it out.
         stream_queue_size: Messages that may wait for a slow SSE client on one stream. When
@@ -71,8 +106,14 @@ class ServerConfig:
     stateless: bool = False
     max_sessions: int = 10_000
     max_pending_sessions: int = 1000
+    max_pending_sessions_per_client: int | None = None
+    client_address_header: str | None = None
     initialize_timeout: float = 60.0
     max_body_bytes: int = 4 * 1024 * 1024
+    max_batch_size: int = 1000
+    body_timeout: float = 30.0
+    header_timeout: float = 10.0
+    max_connections: int | None = None
     keepalive_interval: float = 15.0
     stream_queue_size: int = 256
     write_timeout: float = 10.0
@@ -95,8 +136,19 @@ class ServerConfig:
             raise ValueError("max_pending_sessions must be at least 1")
         if not self.initialize_timeout > 0:
             raise ValueError("initialize_timeout must be positive")
+        if (
+            self.max_pending_sessions_per_client is not None
+            and self.max_pending_sessions_per_client < 1
+        ):
+            raise ValueError("max_pending_sessions_per_client must be at least 1")
         if self.max_body_bytes < 1:
             raise ValueError("max_body_bytes must be at least 1")
+        if self.max_batch_size < 1:
+            raise ValueError("max_batch_size must be at least 1")
+        if not (self.body_timeout > 0 and self.header_timeout > 0):
+            raise ValueError("body_timeout and header_timeout must be positive")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         if not self.keepalive_interval > 0:
             raise ValueError("keepalive_interval must be positive")
         if self.stream_queue_size < 1:
@@ -114,6 +166,20 @@ class ServerConfig:
                 "idle_timeout must exceed retry_interval by more than "
                 f"{_RESUME_SLACK:g} s, or a client resuming a stream finds its session gone"
             )
+
+    @property
+    def pending_sessions_per_client(self) -> int:
+        """The per-client quota of unfinished handshakes in force."""
+        if self.max_pending_sessions_per_client is not None:
+            return self.max_pending_sessions_per_client
+        return min(self.max_pending_sessions, max(4, self.max_pending_sessions // 4))
+
+    @property
+    def connection_limit(self) -> int:
+        """The cap on concurrent HTTP requests in force (see ``max_connections``)."""
+        if self.max_connections is not None:
+            return self.max_connections
+        return max(64, _descriptor_limit() * 3 // 4)
 
     @property
     def retry_ms(self) -> int:

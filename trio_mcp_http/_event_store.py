@@ -17,7 +17,31 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["EventStore", "MemoryEventStore", "Replay", "ReplayStatus"]
+__all__ = ["EventStore", "MemoryEventStore", "Replay", "ReplayStatus", "parse_event_id"]
+
+_MAX_SEQ_DIGITS = 18  # below 2**63: no store issues more events than that
+_MAX_STREAM_ID = 64
+
+
+def parse_event_id(event_id: str) -> tuple[str, int] | None:
+    """Split an event id ``"<stream>:<seq>"`` into its parts; ``None`` if it is not one.
+
+    Stream ids are 1-64 visible ASCII characters without ``:``; sequence numbers are 1-18
+    ASCII digits. Anything else (Unicode digits, 5,000-digit numbers, ...) is ``None``, so a
+    malformed ``Last-Event-ID`` is an unknown id (400), never a crash.
+    """
+    stream_id, sep, seq_text = event_id.rpartition(":")
+    if (
+        not sep
+        or not 0 < len(stream_id) <= _MAX_STREAM_ID
+        or not 0 < len(seq_text) <= _MAX_SEQ_DIGITS
+        or not (seq_text.isascii() and seq_text.isdigit())
+        or not (stream_id.isascii() and stream_id.isprintable())
+        or " " in stream_id
+        or ":" in stream_id
+    ):
+        return None
+    return stream_id, int(seq_text)
 
 
 class ReplayStatus(enum.Enum):
@@ -48,11 +72,18 @@ class EventStore(Protocol):
     """Storage of the events of SSE streams, for replay after a dropped connection."""
 
     def append(self, session_id: str, stream_id: str, payload: bytes | None) -> str:
-        """Store one event (``None``: a priming marker, never replayed) and return its id."""
+        """Store one event (``None``: a priming marker, never replayed) and return its id.
+
+        The id must be ``"<stream_id>:<seq>"`` with a decimal sequence number (see
+        :func:`parse_event_id`).
+        """
         ...
 
     def replay(self, session_id: str, last_event_id: str) -> Replay:
-        """Return the events of the id's stream stored after it."""
+        """Return the events of the id's stream stored after it.
+
+        The transport only asks for ids that :func:`parse_event_id` accepts.
+        """
         ...
 
     def close_session(self, session_id: str) -> None:
@@ -140,11 +171,11 @@ class MemoryEventStore:
 
     def replay(self, session_id: str, last_event_id: str) -> Replay:
         """Return the stored events of the id's stream after it (see :class:`ReplayStatus`)."""
-        stream_id, sep, seq_text = last_event_id.rpartition(":")
+        parsed = parse_event_id(last_event_id)
         state = self._sessions.get(session_id)
-        if not sep or not stream_id or not seq_text.isdigit() or state is None:
+        if parsed is None or state is None:
             return Replay(ReplayStatus.UNKNOWN)
-        seq = int(seq_text)
+        stream_id, seq = parsed
         if seq >= state.next_seq or seq < 1:
             return Replay(ReplayStatus.UNKNOWN)
         known = stream_id in state.evicted_upto or any(

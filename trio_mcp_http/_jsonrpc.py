@@ -10,13 +10,21 @@ invalid request). :func:`classify` never raises, whatever bytes it is given.
 
 Request ids keep their JSON type: ``1`` and ``"1"`` are different ids, booleans and floats are
 not ids, and ``null`` is only allowed as the id of an error response whose request could not be
-read. Ids are therefore used as dictionary keys as they are, never through ``str()``.
+read. Ids are therefore used as dictionary keys as they are, never through ``str()``; an id read
+from a message's params (``notifications/cancelled``, ``progressToken``) goes through
+:func:`as_request_id` first, so ``true`` or ``1.0`` never finds the request whose id is ``1``.
+
+Only JSON goes in and out (RFC 8259 section 6): ``NaN``, ``Infinity`` and numbers too large for a
+float are refused on input (parse error), and :func:`dump_message` raises :class:`NotJson` rather
+than emit them.
 
 This module does no I/O and imports nothing from trio.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
@@ -37,13 +45,16 @@ __all__ = [
     "Invalid",
     "JsonRpcError",
     "Message",
+    "NotJson",
     "Notification",
     "Request",
     "RequestId",
     "Response",
+    "as_request_id",
     "classify",
     "dump_message",
     "dump_messages",
+    "encode_json",
     "error_body",
 ]
 
@@ -61,6 +72,16 @@ RequestId: TypeAlias = Annotated[int, Strict()] | Annotated[str, Strict()]
 """A JSON-RPC request id: an integer or a string, compared with its type."""
 
 _MODEL_CONFIG = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+
+def as_request_id(value: object) -> RequestId | None:
+    """Return ``value`` if it is a valid request id (an int or a str, not a bool), else None.
+
+    Use it before looking up an id taken from params, so that ``true`` or ``1.0`` never
+    matches the id ``1`` and an unhashable value never reaches a dict.
+    """
+    kind = type(value)
+    return value if kind is int or kind is str else None  # type: ignore[return-value]
 
 
 class ErrorObject(BaseModel):
@@ -178,12 +199,7 @@ def _kind_of(value: dict[str, Any]) -> type[BaseModel] | None:
 
 
 def _readable_id(value: dict[str, Any]) -> int | str | None:
-    request_id = value.get("id")
-    if isinstance(request_id, str) or (
-        isinstance(request_id, int) and not isinstance(request_id, bool)
-    ):
-        return request_id
-    return None
+    return as_request_id(value.get("id"))
 
 
 def _invalid(message: str, request_id: int | str | None = None) -> Invalid:
@@ -220,14 +236,59 @@ def classify(body: bytes) -> Message | Batch | Invalid:
         (-32700 for bytes that are not JSON, -32600 for JSON that is not a message).
     """
     try:
-        value = pydantic_core.from_json(body)
+        value = pydantic_core.from_json(body, allow_inf_nan=False)
     except ValueError:
         return Invalid(ErrorObject(code=PARSE_ERROR, message="Parse error: body is not JSON"))
+    if _MAYBE_HUGE.search(body) is not None and not _finite(value):
+        return Invalid(
+            ErrorObject(code=PARSE_ERROR, message="Parse error: a number is out of range")
+        )
     if isinstance(value, list):
         if not value:
             return _invalid("Invalid Request: empty batch")
         return Batch(tuple(_classify_value(item) for item in value))
     return _classify_value(value)
+
+
+# A number that may overflow a float to infinity: a three-digit exponent, or 309 digits in a row.
+# Only bodies with one are walked for non-finite values (numbers like 1e400 parse as inf).
+_MAYBE_HUGE: Final = re.compile(rb"[0-9][eE]\+?[0-9]{3}|[0-9]{309}")
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_finite(item) for item in value)
+    return True
+
+
+class NotJson(ValueError):
+    """A message holds a value JSON cannot carry.
+
+    That is a non-finite number (``NaN``, infinity) or an object with no JSON form.
+    """
+
+
+def encode_json(value: Any) -> bytes:
+    """Serialise ``value`` as compact UTF-8 JSON, strictly (RFC 8259: finite numbers only).
+
+    Raises:
+        NotJson: ``value`` holds a non-finite number or an object with no JSON form.
+    """
+    try:
+        data = pydantic_core.to_json(value)
+    except pydantic_core.PydanticSerializationError as exc:
+        raise NotJson(f"not serialisable as JSON: {exc}") from None
+    # pydantic writes non-finite floats as the bare tokens NaN/Infinity. Those letters can only
+    # appear inside strings otherwise, so the exact check runs only when they appear at all.
+    if (b"NaN" in data or b"Infinity" in data) and pydantic_core.to_json(
+        value, inf_nan_mode="null"
+    ) != pydantic_core.to_json(value, inf_nan_mode="strings"):
+        raise NotJson("JSON has no NaN or infinity (RFC 8259 section 6)")
+    return data
 
 
 def _message_dict(message: Message) -> dict[str, Any]:
@@ -252,13 +313,21 @@ def _message_dict(message: Message) -> dict[str, Any]:
 
 
 def dump_message(message: Message) -> bytes:
-    """Serialise one message as compact UTF-8 JSON (round-trips through :func:`classify`)."""
-    return pydantic_core.to_json(_message_dict(message))
+    """Serialise one message as compact UTF-8 JSON (round-trips through :func:`classify`).
+
+    Raises:
+        NotJson: The message holds a non-finite number or a value with no JSON form.
+    """
+    return encode_json(_message_dict(message))
 
 
 def dump_messages(messages: list[Message]) -> bytes:
-    """Serialise several messages as one compact JSON array (a batch)."""
-    return pydantic_core.to_json([_message_dict(m) for m in messages])
+    """Serialise several messages as one compact JSON array (a batch).
+
+    Raises:
+        NotJson: A message holds a non-finite number or a value with no JSON form.
+    """
+    return encode_json([_message_dict(m) for m in messages])
 
 
 def error_body(code: int, message: str, data: Any = None) -> bytes:

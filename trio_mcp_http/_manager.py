@@ -78,8 +78,11 @@ class SessionManager:
         self._sessions: dict[str, Session] = {}
         # Live sessions with nothing in flight, least recently active first (dicts keep order).
         self._idle: dict[str, Session] = {}
-        # Sessions that have not sent ``notifications/initialized`` yet, oldest first.
+        # Sessions that have not sent ``notifications/initialized`` yet, oldest first, and the
+        # same sessions by the client address that opened them (for the per-client quota).
         self._pending: dict[str, Session] = {}
+        self._pending_by_client: dict[str, dict[str, Session]] = {}
+        self._client_of: dict[str, str] = {}
         self._nursery: trio.Nursery | None = None
         self._draining = False
         self._quiet = trio.Event()
@@ -119,21 +122,28 @@ class SessionManager:
             return None
         return session
 
-    def open_session(self, protocol_version: str, principal: str | None = None) -> Session:
+    def open_session(
+        self,
+        protocol_version: str,
+        principal: str | None = None,
+        client_address: str | None = None,
+    ) -> Session:
         """Create and start a session; it comes back already held by the caller.
 
-        At the cap, the least recently active idle session is evicted first.
+        At a cap, an idle session is evicted first (see :meth:`_make_room`).
 
         Args:
             protocol_version: The version the client asked for (or assumed).
             principal: Who authenticated the opening request; the session is bound to it.
+            client_address: Where the opening request came from (for the per-client quota
+                of unfinished handshakes); ``None`` when unknown.
 
         Raises:
-            SessionRefused: Shutting down, or at the cap with every session busy.
+            SessionRefused: Shutting down, or at a cap with every candidate busy.
         """
         if self._nursery is None or self._draining:
             raise SessionRefused(shutting_down=True)
-        self._make_room()
+        self._make_room(client_address)
         session_id = secrets.token_urlsafe(24)  # 192 bits, [A-Za-z0-9_-]
         session = Session(
             self.application,
@@ -153,27 +163,64 @@ class SessionManager:
         session.acquire()
         self._sessions[session_id] = session
         self._pending[session_id] = session
+        if client_address is not None:
+            self._client_of[session_id] = client_address
+            self._pending_by_client.setdefault(client_address, {})[session_id] = session
         self._opened += 1
         self._nursery.start_soon(session.run)
         log.debug("session %s opened", _short(session_id))
         return session
 
-    def _make_room(self) -> None:
-        """Evict one idle session if a cap is reached: a never-initialized one first."""
+    def _make_room(self, client_address: str | None) -> None:
+        """Evict one idle session if a cap is reached, so that no client locks others out.
+
+        * A client at its quota of unfinished handshakes evicts its own oldest idle one (and is
+          refused when all of them are in flight): one source never evicts another's handshake.
+        * At the cap of unfinished handshakes, the oldest idle one of the client holding the
+          most of them goes: a flooder pays for its flood.
+        * At the session cap, an unfinished handshake goes first, else the least recently
+          active idle session.
+        """
+        if client_address is not None:
+            own = self._pending_by_client.get(client_address)
+            if own is not None and len(own) >= self.config.pending_sessions_per_client:
+                self._evict(_first_idle(own), "the client's quota of unfinished handshakes")
+                return
         pending_full = len(self._pending) >= self.config.max_pending_sessions
         if not pending_full and len(self._sessions) < self.config.max_sessions:
             return
-        victim = next((s for s in self._pending.values() if not s.busy), None)
+        victim = self._idle_handshake()
         if victim is None and not pending_full:
             victim = next(iter(self._idle.values()), None)
+        self._evict(victim, "session cap")
+
+    def _idle_handshake(self) -> Session | None:
+        """The oldest idle unfinished handshake of the client holding the most of them.
+
+        When that client has none idle (or clients are unknown), the oldest idle one at all.
+        """
+        biggest = max(self._pending_by_client.values(), key=len, default=None)
+        victim = None if biggest is None else _first_idle(biggest)
+        return victim if victim is not None else _first_idle(self._pending)
+
+    def _evict(self, victim: Session | None, why: str) -> None:
         if victim is None:
             raise SessionRefused(shutting_down=False)
-        log.info("session cap reached: evicting idle session %s", _short(victim.session_id))
+        log.info("%s reached: evicting idle session %s", why, _short(victim.session_id))
         self.terminate(victim, CloseReason.EVICTED)
 
     def _note_initialized(self, session: Session) -> None:
         assert session.session_id is not None
-        self._pending.pop(session.session_id, None)
+        self._forget_pending(session.session_id)
+
+    def _forget_pending(self, session_id: str) -> None:
+        self._pending.pop(session_id, None)
+        client_address = self._client_of.pop(session_id, None)
+        if client_address is not None:
+            own = self._pending_by_client[client_address]
+            del own[session_id]
+            if not own:
+                del self._pending_by_client[client_address]
 
     def open_exchange(self, protocol_version: str) -> Session:
         """Start an unregistered, id-less session for one stateless POST (already held)."""
@@ -201,7 +248,7 @@ class SessionManager:
         if session.session_id is not None:
             self._sessions.pop(session.session_id, None)
             self._idle.pop(session.session_id, None)
-            self._pending.pop(session.session_id, None)
+            self._forget_pending(session.session_id)
 
     def _note_idle(self, session: Session, idle: bool) -> None:
         session_id = session.session_id
@@ -257,6 +304,10 @@ class SessionManager:
             sessions_closed=dict(self._closed),
             session_tasks=0 if self._nursery is None else len(self._nursery.child_tasks) - 1,
         )
+
+
+def _first_idle(sessions: dict[str, Session]) -> Session | None:
+    return next((s for s in sessions.values() if not s.busy), None)
 
 
 def _end_exchange(session: Session, idle: bool) -> None:

@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import os
 import socket
+import stat
 from typing import Any, Protocol
 
 import trio
@@ -44,20 +45,44 @@ def _same(address: object, wanted: Address) -> bool:
     return a == b
 
 
+def _socket_descriptors() -> list[int]:
+    """The descriptors of this process that are sockets (read off ``/proc/self/fd``).
+
+    ``fstat`` tells a socket from a file, pipe or epoll descriptor without duplicating it.
+    """
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        try:
+            fd = int(name)
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                found.append(fd)
+        except (OSError, ValueError):  # the listing's own descriptor is gone already
+            continue
+    return found
+
+
 def cut_connection(server: Address, client: Address) -> bool:
     """Shut down the TCP connection between ``server`` and ``client``, if this process has it.
+
+    Only sockets are looked at, each through a duplicate of its descriptor that is closed on
+    every path, so a cut leaves the process's descriptors as it found them.
 
     Returns:
         Whether a matching socket was found and shut down.
     """
-    try:
-        fds = os.listdir("/proc/self/fd")
-    except OSError:
-        return False
-    for name in fds:
+    for fd in _socket_descriptors():
         try:
-            dup = socket.socket(fileno=os.dup(int(name)))
-        except (OSError, ValueError):
+            copy = os.dup(fd)
+        except OSError:
+            continue
+        try:
+            dup = socket.socket(fileno=copy)
+        except OSError:
+            os.close(copy)
             continue
         with dup:
             try:

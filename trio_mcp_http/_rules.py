@@ -31,6 +31,8 @@ class Rejection(enum.Enum):
     PARSE_ERROR = enum.auto()
     INVALID_MESSAGE = enum.auto()
     BATCH_NOT_ALLOWED = enum.auto()
+    BATCH_TOO_LARGE = enum.auto()
+    REPEATED_HEADER = enum.auto()
     MISSING_SESSION_ID = enum.auto()
     MALFORMED_SESSION_ID = enum.auto()
     UNSUPPORTED_PROTOCOL_VERSION = enum.auto()
@@ -43,6 +45,7 @@ class Rejection(enum.Enum):
     UNKNOWN_EVENT_ID = enum.auto()
     EVENTS_EVICTED = enum.auto()
     BODY_TOO_LARGE = enum.auto()
+    BODY_TIMEOUT = enum.auto()
     UNSUPPORTED_MEDIA_TYPE = enum.auto()
     UNAUTHORIZED = enum.auto()
     INSUFFICIENT_SCOPE = enum.auto()
@@ -50,6 +53,7 @@ class Rejection(enum.Enum):
     FORBIDDEN_HOST = enum.auto()
     NOT_FOUND_PATH = enum.auto()
     TOO_MANY_SESSIONS = enum.auto()
+    TOO_MANY_CONNECTIONS = enum.auto()
     SHUTTING_DOWN = enum.auto()
     INTERNAL_ERROR = enum.auto()
 
@@ -76,6 +80,12 @@ REJECTIONS: Final[dict[Rejection, RejectionRule]] = {
     Rejection.INVALID_MESSAGE: _R(400, INVALID_REQUEST, "Invalid Request"),
     Rejection.BATCH_NOT_ALLOWED: _R(
         400, INVALID_REQUEST, "Invalid Request: JSON-RPC batches are not supported after 2025-03-26"
+    ),
+    Rejection.BATCH_TOO_LARGE: _R(
+        400, INVALID_REQUEST, "Invalid Request: the batch has more messages than allowed"
+    ),
+    Rejection.REPEATED_HEADER: _R(
+        400, INVALID_REQUEST, "Bad Request: a header that must appear once is repeated"
     ),
     Rejection.MISSING_SESSION_ID: _R(
         400, INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required"
@@ -108,6 +118,9 @@ REJECTIONS: Final[dict[Rejection, RejectionRule]] = {
         410, INVALID_REQUEST, "Gone: events after this Last-Event-ID were evicted; cannot resume"
     ),
     Rejection.BODY_TOO_LARGE: _R(413, INVALID_REQUEST, "Payload Too Large"),
+    Rejection.BODY_TIMEOUT: _R(
+        408, INVALID_REQUEST, "Request Timeout: the request body took too long to arrive"
+    ),
     Rejection.UNSUPPORTED_MEDIA_TYPE: _R(
         415, INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json"
     ),
@@ -121,6 +134,9 @@ REJECTIONS: Final[dict[Rejection, RejectionRule]] = {
     Rejection.FORBIDDEN_HOST: _R(403, INVALID_REQUEST, "Forbidden: Host not allowed"),
     Rejection.TOO_MANY_SESSIONS: _R(
         503, INVALID_REQUEST, "Service Unavailable: too many active sessions"
+    ),
+    Rejection.TOO_MANY_CONNECTIONS: _R(
+        503, INVALID_REQUEST, "Service Unavailable: too many requests in progress"
     ),
     Rejection.SHUTTING_DOWN: _R(503, INVALID_REQUEST, "Service Unavailable: shutting down"),
     Rejection.INTERNAL_ERROR: _R(500, INTERNAL_ERROR, "Internal error"),
@@ -147,6 +163,7 @@ def rejection_response(
     allow: str | None = None,
     retry_after: int | None = None,
     www_authenticate: bytes | None = None,
+    close: bool = False,
 ) -> RejectionResponse:
     """Build the response for a rejection from the table.
 
@@ -157,6 +174,8 @@ def rejection_response(
         allow: The ``Allow`` header value (only for 405).
         retry_after: Seconds for a ``Retry-After`` header (only for 503).
         www_authenticate: The ``WWW-Authenticate`` challenge (only for 401 and 403).
+        close: Send ``Connection: close``: the server drops the connection after the answer
+            (a body that was not read whole, or a connection it cannot afford to keep).
 
     Returns:
         The status, headers and JSON-RPC error body to send.
@@ -169,5 +188,7 @@ def rejection_response(
         headers.append((b"retry-after", str(retry_after).encode("ascii")))
     if www_authenticate is not None:
         headers.append((b"www-authenticate", www_authenticate))
+    if close:
+        headers.append((b"connection", b"close"))
     body = error_body(rule.code, message if message is not None else rule.message, data)
     return RejectionResponse(rule.status, tuple(headers), body)

@@ -75,18 +75,23 @@ async def serve(
         port: The port; 0 picks a free one.
         shutdown_trigger: An async callable whose return starts a graceful shutdown.
         grace: Seconds in-flight requests may take to finish during shutdown.
-        hypercorn_config: A hypercorn config to start from (``bind`` is set from host/port).
+        hypercorn_config: A hypercorn config to start from (``bind`` is set from host/port,
+            ``keep_alive_timeout`` from ``config.header_timeout``, ``read_timeout`` to none).
         on_session_closed: Called with the session id and the reason whenever one ends.
         task_status: Receives the :class:`RunningServer` once listening.
     """
     cfg = hypercorn_config if hypercorn_config is not None else HypercornConfig()
     cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    cfg.read_timeout = None  # any read timeout makes a quiet SSE stream look disconnected
+    app = McpApp(application, config, on_session_closed=on_session_closed)
+    # No per-read timeout: it would make a quiet SSE stream look disconnected. Slow clients are
+    # bounded instead by the header timeout (hypercorn's keep-alive timer runs until a request's
+    # headers are complete), the app's body timeout, and its cap on concurrent requests.
+    cfg.read_timeout = None
+    cfg.keep_alive_timeout = app.config.header_timeout
     cfg.graceful_timeout = max(cfg.graceful_timeout, grace + 1.0)
     if hypercorn_config is None:
         cfg.accesslog = None
         cfg.errorlog = logging.getLogger("trio_mcp_http.hypercorn")
-    app = McpApp(application, config, on_session_closed=on_session_closed)
     async with trio.open_nursery() as nursery:
         manager = await nursery.start(app.manager.run)
         stop = trio.Event()

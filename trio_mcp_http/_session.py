@@ -41,9 +41,12 @@ from ._jsonrpc import (
     JsonRpcError,
     Message,
     Notification,
+    NotJson,
     Request,
     RequestId,
     Response,
+    as_request_id,
+    dump_message,
 )
 from ._stream import Connection, Output, SseStream, message_event
 
@@ -71,6 +74,22 @@ def _error(request_id: RequestId | None, code: int, message: str) -> ErrorRespon
     return ErrorResponse.model_construct(
         jsonrpc="2.0", id=request_id, error=ErrorObject.model_construct(code=code, message=message)
     )
+
+
+def _notification(method: str, params: dict[str, Any] | None) -> bytes:
+    """Serialise a notification (``NotJson`` reaches the caller that built the params)."""
+    return dump_message(Notification.model_construct(jsonrpc="2.0", method=method, params=params))
+
+
+def _encode_response(method: str, response: Message) -> bytes:
+    """Serialise a handler's response; one that is not JSON becomes an internal error."""
+    try:
+        return dump_message(response)
+    except NotJson as exc:
+        log.error("the result of %r is not JSON: %s", method, exc)
+        assert isinstance(response, Response | ErrorResponse)
+        message = "Internal error: the result is not valid JSON"
+        return dump_message(_error(response.id, INTERNAL_ERROR, message))
 
 
 class _Pending:
@@ -110,9 +129,7 @@ class InboundRequest:
     async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Send a notification related to this request on its stream."""
         await trio.lowlevel.checkpoint()
-        self.output.deliver(
-            Notification.model_construct(jsonrpc="2.0", method=method, params=params)
-        )
+        self.output.deliver(_notification(method, params))
 
     async def send_request(
         self, method: str, params: dict[str, Any] | None = None
@@ -314,9 +331,11 @@ class Session:
     async def _run_request(self, inbound: InboundRequest) -> None:
         request = inbound.request
         response: Message | None = None
+        payload = b""
         try:
             with inbound.scope:
                 response = await self._call_handler(inbound)
+                payload = _encode_response(request.method, response)
         finally:
             assert self._inbound is not None
             del self._inbound[request.id]
@@ -325,12 +344,12 @@ class Session:
             if response is None:
                 why = "cancelled by the client" if inbound.by_client else "session closed"
                 cancelled = _error(request.id, REQUEST_CANCELLED, f"Request cancelled: {why}")
-                if inbound.by_client:
-                    inbound.output.skip(cancelled)  # spec: no response to a cancelled request
+                if inbound.by_client:  # spec: no response to a cancelled request
+                    inbound.output.skip(dump_message(cancelled))
                 else:
-                    inbound.output.respond(cancelled)
+                    inbound.output.respond(dump_message(cancelled))
             else:
-                inbound.output.respond(response)
+                inbound.output.respond(payload)
                 if request.method == "initialize" and isinstance(response, ErrorResponse):
                     self.terminate(CloseReason.ERROR)  # a failed handshake leaves no session
             self.release()
@@ -363,13 +382,25 @@ class Session:
             self.idle_timeout = self._session_idle_timeout
             if self._on_initialized is not None:
                 self._on_initialized(self)
-        if notification.method == "notifications/cancelled" and notification.params:
-            target = (self._inbound or {}).get(notification.params.get("requestId"))  # type: ignore[arg-type]
-            if target is not None and target.request.method != "initialize":
-                target.by_client = True
-                target.scope.cancel()
+        if notification.method == "notifications/cancelled":
+            self._cancel_inbound((notification.params or {}).get("requestId"))
         self.acquire_unchecked()
         self._nursery.start_soon(self._run_notification, notification)
+
+    def _cancel_inbound(self, raw_id: object) -> None:
+        """Cancel the handler of the request a client's ``notifications/cancelled`` names.
+
+        The id is compared with its JSON type (``true`` or ``1.0`` never names the request
+        ``1``); an id that is not a valid request id is ignored, as the spec lets the receiver.
+        """
+        request_id = as_request_id(raw_id)
+        if request_id is None:
+            log.info("notifications/cancelled with an invalid requestId %.40r ignored", raw_id)
+            return
+        target = (self._inbound or {}).get(request_id)
+        if target is not None and target.request.method != "initialize":
+            target.by_client = True
+            target.scope.cancel()
 
     async def _run_notification(self, notification: Notification) -> None:
         scope = trio.CancelScope()
@@ -411,7 +442,7 @@ class Session:
         """Send an unrelated notification on the standalone stream (dropped if none is open)."""
         await trio.lowlevel.checkpoint()
         stream = self.standalone
-        message = Notification.model_construct(jsonrpc="2.0", method=method, params=params)
+        message = _notification(method, params)
         if stream is None or not stream.deliver(message):
             log.debug("no standalone stream: dropping %s", method)
 
@@ -432,13 +463,13 @@ class Session:
         if output is None or not output.open or self.closing:
             raise BackChannelUnavailable(f"no open stream to send {method!r} on")
         request_id = self._next_request_id
+        request = dump_message(
+            Request.model_construct(jsonrpc="2.0", id=request_id, method=method, params=params)
+        )
         self._next_request_id += 1
         if self._pending is None:
             self._pending = {}
         pending = self._pending[request_id] = _Pending()
-        request = Request.model_construct(
-            jsonrpc="2.0", id=request_id, method=method, params=params
-        )
         try:
             if not output.deliver(request):
                 raise BackChannelUnavailable(f"the stream closed before {method!r} was sent")
@@ -470,11 +501,7 @@ class Session:
     @staticmethod
     def _cancel_client_request(output: Output, request_id: int, reason: str) -> None:
         params = {"requestId": request_id, "reason": reason}
-        output.deliver(
-            Notification.model_construct(
-                jsonrpc="2.0", method="notifications/cancelled", params=params
-            )
-        )
+        output.deliver(_notification("notifications/cancelled", params))
 
     # -- SSE streams ----------------------------------------------------------------------
 

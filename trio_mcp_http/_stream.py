@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
-from ._jsonrpc import Message, dump_message, dump_messages
 from ._sse import encode_comment, encode_event
 
 if TYPE_CHECKING:
@@ -48,6 +47,9 @@ def message_event(payload: bytes, event_id: str | None = None) -> bytes:
 class Output:
     """Where the messages of one POST (or GET) go; counts the responses still owed.
 
+    Messages arrive serialised (:func:`~trio_mcp_http._jsonrpc.dump_message`), so a message
+    that is not JSON fails in the task that produced it, never in the writer.
+
     Args:
         expected: The number of responses that end this output (0 for a GET stream, which
             only ends when closed).
@@ -66,15 +68,15 @@ class Output:
         """Whether messages can still be delivered."""
         raise NotImplementedError
 
-    def deliver(self, message: Message) -> bool:
+    def deliver(self, payload: bytes) -> bool:
         """Queue a related message; return ``False`` if it could not be."""
         raise NotImplementedError
 
-    def respond(self, message: Message) -> None:
+    def respond(self, payload: bytes) -> None:
         """Queue a response; the output ends when no more responses are owed."""
         raise NotImplementedError
 
-    def skip(self, fallback: Message) -> None:
+    def skip(self, fallback: bytes) -> None:
         """One owed response will never come (its request was cancelled by the client).
 
         Args:
@@ -257,21 +259,21 @@ class SseStream(Output):
         """Return a priming event (an id and empty data) for the start of a connection."""
         return self._event(None, retry)
 
-    def deliver(self, message: Message) -> bool:
+    def deliver(self, payload: bytes) -> bool:
         """Store (if there is a store), then queue, a message as one SSE event."""
         if self.finished:
             return False
-        frame = self._event(dump_message(message))
+        frame = self._event(payload)
         connection = self.connection
         pushed = connection is not None and connection.push(frame)
         return pushed or self.store is not None
 
-    def respond(self, message: Message) -> None:
+    def respond(self, payload: bytes) -> None:
         """Queue a response; the stream ends once every owed response is queued."""
-        self.deliver(message)
-        self.skip(message)
+        self.deliver(payload)
+        self.skip(payload)
 
-    def skip(self, fallback: Message) -> None:
+    def skip(self, fallback: bytes) -> None:
         """Owe one response less; the stream may end without it."""
         self.expected -= 1
         if self.expected <= 0:
@@ -310,7 +312,7 @@ class JsonReply(Output):
 
     def __init__(self, expected: int, *, batch: bool = False) -> None:
         super().__init__(expected)
-        self._responses: list[Message] = []
+        self._responses: list[bytes] = []
         self._done = trio.Event()
         self.batch = batch
 
@@ -319,21 +321,21 @@ class JsonReply(Output):
         """Whether the body is still being assembled."""
         return not self._done.is_set()
 
-    def deliver(self, message: Message) -> bool:
+    def deliver(self, payload: bytes) -> bool:
         """Related messages have no way to the client in JSON mode: they are dropped."""
-        log.debug("JSON response mode: dropping related message %s", type(message).__name__)
+        log.debug("JSON response mode: dropping a related message")
         return False
 
-    def respond(self, message: Message) -> None:
+    def respond(self, payload: bytes) -> None:
         """Add a response; the body is complete when no more are owed."""
         if self._done.is_set():
             return
-        self._responses.append(message)
+        self._responses.append(payload)
         self.expected -= 1
         if self.expected <= 0:
             self._done.set()
 
-    def skip(self, fallback: Message) -> None:
+    def skip(self, fallback: bytes) -> None:
         """A JSON body cannot be empty: answer with the fallback error instead."""
         self.respond(fallback)
 
@@ -356,8 +358,8 @@ class JsonReply(Output):
         if not self._responses:
             return b""
         if self.batch:
-            return dump_messages(self._responses)
-        return dump_message(self._responses[0])
+            return b"[" + b",".join(self._responses) + b"]"
+        return self._responses[0]
 
 
 async def _watch_disconnect(receive: ASGIReceive, connection: Connection) -> None:

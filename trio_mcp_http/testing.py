@@ -105,6 +105,7 @@ async def asgi_request(
     headers: Headers = (),
     body: bytes = b"",
     server: tuple[str, int] = ("127.0.0.1", 8000),
+    client: tuple[str, int] = ("127.0.0.1", 50000),
     chunk_size: int | None = None,
     send_buffer: float = math.inf,
 ) -> AsyncIterator[AsgiResponse]:
@@ -119,6 +120,7 @@ async def asgi_request(
         headers: Request headers (``Host`` defaults to the server address).
         body: The request body.
         server: The ``(host, port)`` the app believes it is bound to.
+        client: The ``(host, port)`` the request comes from.
         chunk_size: Deliver the body in chunks of this size (default: one chunk).
         send_buffer: How many ASGI messages the app may send ahead of the test reading them;
             0 makes every ``send()`` wait for the test, like a client that stops reading.
@@ -137,7 +139,7 @@ async def asgi_request(
         "query_string": path.partition("?")[2].encode(),
         "headers": raw_headers,
         "server": server,
-        "client": ("127.0.0.1", 50000),
+        "client": client,
     }
     size = chunk_size or max(len(body), 1)
     parts = [body[i : i + size] for i in range(0, len(body), size)] or [b""]

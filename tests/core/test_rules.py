@@ -12,6 +12,8 @@ EXPECTED_STATUS = {
     Rejection.PARSE_ERROR: 400,
     Rejection.INVALID_MESSAGE: 400,
     Rejection.BATCH_NOT_ALLOWED: 400,
+    Rejection.BATCH_TOO_LARGE: 400,
+    Rejection.REPEATED_HEADER: 400,
     Rejection.MISSING_SESSION_ID: 400,
     Rejection.MALFORMED_SESSION_ID: 400,
     Rejection.UNSUPPORTED_PROTOCOL_VERSION: 400,
@@ -28,10 +30,12 @@ EXPECTED_STATUS = {
     Rejection.NOT_ACCEPTABLE: 406,
     Rejection.STREAM_CONFLICT: 409,
     Rejection.EVENTS_EVICTED: 410,
+    Rejection.BODY_TIMEOUT: 408,
     Rejection.BODY_TOO_LARGE: 413,
     Rejection.UNSUPPORTED_MEDIA_TYPE: 415,
     Rejection.INTERNAL_ERROR: 500,
     Rejection.TOO_MANY_SESSIONS: 503,
+    Rejection.TOO_MANY_CONNECTIONS: 503,
     Rejection.SHUTTING_DOWN: 503,
 }
 
@@ -67,6 +71,12 @@ def test_405_carries_allow() -> None:
 def test_503_carries_retry_after() -> None:
     response = rejection_response(Rejection.TOO_MANY_SESSIONS, retry_after=5)
     assert (b"retry-after", b"5") in response.headers
+
+
+def test_close_asks_for_the_connection_to_be_dropped() -> None:
+    response = rejection_response(Rejection.BODY_TIMEOUT, close=True)
+    assert (b"connection", b"close") in response.headers
+    assert (b"connection", b"close") not in rejection_response(Rejection.BODY_TIMEOUT).headers
 
 
 def test_401_carries_the_challenge() -> None:

@@ -10,6 +10,7 @@ from trio_mcp_http import CloseReason, McpApp, ServerConfig, SessionManager
 from trio_mcp_http.testing import asgi_request
 
 IDLE = 60.0
+FLOODER = ("10.9.9.9", 4444)
 
 
 def closed_log(
@@ -131,7 +132,12 @@ async def test_ten_thousand_abandoned_sessions_are_reclaimed(
 ) -> None:
     n = 10_000
     async with running_app(
-        ServerConfig(idle_timeout=IDLE, max_sessions=n, max_pending_sessions=n)
+        ServerConfig(
+            idle_timeout=IDLE,
+            max_sessions=n,
+            max_pending_sessions=n,
+            max_pending_sessions_per_client=n,
+        )
     ) as (mcp, tiny):
         ids = [await start_session(mcp) for _ in range(n)]
         assert len(set(ids)) == n
@@ -158,13 +164,21 @@ async def test_flood_of_abandoned_initializes_never_locks_new_clients_out(
     )
     async with running_app(config) as (mcp, _):
         real = await initialize(mcp)  # a well-behaved client, handshake complete
-        # Abandoned after initialize: they never send notifications/initialized.
-        flood = [await start_session(mcp) for _ in range(300)]
+        # Abandoned after initialize: they never send notifications/initialized. One source
+        # keeps at most its quota of unfinished handshakes (a quarter of 10, at least 4).
+        flood = [await start_session(mcp, client=FLOODER) for _ in range(300)]
+        stats = mcp.manager.statistics()
+        assert (stats.sessions, stats.uninitialized_sessions) == (5, 4)
+        assert mcp.manager.get(real) is not None  # the flood evicted only its own handshakes
+        # Other sources fill the rest of the cap; at the cap the flooder's go first.
+        others = [await start_session(mcp, client=(f"10.0.0.{i}", 1)) for i in range(6)]
+        more_flood = [await start_session(mcp, client=FLOODER) for _ in range(50)]
         stats = mcp.manager.statistics()
         assert (stats.sessions, stats.uninitialized_sessions) == (11, 10)
-        assert mcp.manager.get(real) is not None  # the flood evicted only unfinished handshakes
-        newcomer = await initialize(mcp)
+        assert all(mcp.manager.get(sid) is not None for sid in others)
+        newcomer = await initialize(mcp, client=("10.0.1.1", 1))
         assert (await call(mcp, rpc("echo"), newcomer))[0] == 200
+        flood += more_flood
         # Unfinished handshakes expire after the (short) initialize timeout, real ones do not.
         await trio.sleep(5 + 1)
         stats = mcp.manager.statistics()

@@ -44,6 +44,7 @@ from .._jsonrpc import (
     Request,
     RequestId,
     Response,
+    as_request_id,
 )
 from .._version import __version__
 from ._callbacks import Callbacks
@@ -443,8 +444,8 @@ class McpClient:
     async def _notified(self, notification: Notification) -> None:
         params = notification.params or {}
         if notification.method == "notifications/progress":
-            token = params.get("progressToken")
-            callback = self._progress.get(token) if isinstance(token, int | str) else None
+            token = as_request_id(params.get("progressToken"))
+            callback = None if token is None else self._progress.get(token)
             if callback is not None:
                 progress, total, text = (
                     params.get("progress"),
@@ -459,8 +460,8 @@ class McpClient:
                 await self._call_back(callback(float(progress), total, text), "progress callback")
                 return
         elif notification.method == "notifications/cancelled":
-            request_id = params.get("requestId")
-            scope = self._inbound.get(request_id) if isinstance(request_id, int | str) else None
+            request_id = as_request_id(params.get("requestId"))
+            scope = None if request_id is None else self._inbound.get(request_id)
             if scope is not None:
                 scope.cancel()
             return

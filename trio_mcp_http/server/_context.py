@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import trio
 from pydantic import BaseModel, ValidationError
 
-from .._jsonrpc import INTERNAL_ERROR
+from .._jsonrpc import INTERNAL_ERROR, as_request_id
 from ._content import SamplingMessage, dump
 from ._errors import CapabilityNotNegotiated, ClientRequestTimeout, McpError
 from ._levels import LogLevel, is_log_level, level_enabled
@@ -98,10 +98,7 @@ class Context:
     @property
     def progress_token(self) -> str | int | None:
         """The ``_meta.progressToken`` the client sent, or ``None``."""
-        token = self._meta.get("progressToken")
-        if isinstance(token, str) or (isinstance(token, int) and not isinstance(token, bool)):
-            return token
-        return None
+        return as_request_id(self._meta.get("progressToken"))
 
     @property
     def protocol_version(self) -> str:

@@ -13,10 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pydantic_core
 from pydantic import BaseModel, ValidationError
 
-from .._jsonrpc import INVALID_PARAMS, JsonRpcError
+from .._jsonrpc import INVALID_PARAMS, JsonRpcError, encode_json
 from ._content import BlobResourceContents, TextResourceContents, dump
 from ._signature import Signature, format_validation_error, inspect_function
 from ._uri_template import UriTemplate, is_template
@@ -36,9 +35,8 @@ def _one_content(value: Any, uri: str, mime_type: str | None) -> dict[str, Any]:
         blob = base64.b64encode(bytes(value)).decode("ascii")
         return {"uri": uri, "mimeType": mime_type or "application/octet-stream", "blob": blob}
     if isinstance(value, BaseModel):
-        text = value.model_dump_json(by_alias=True)
-    else:
-        text = pydantic_core.to_json(value).decode()
+        value = value.model_dump(mode="json", by_alias=True)
+    text = encode_json(value).decode()
     return {"uri": uri, "mimeType": mime_type or "application/json", "text": text}
 
 

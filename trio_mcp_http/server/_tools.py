@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from .._jsonrpc import NotJson, encode_json
 from ._content import CONTENT_TYPES, dump
 from ._results import ToolAnnotations, ToolResult
 from ._signature import Signature, format_validation_error, inspect_function, return_annotation
@@ -50,9 +51,10 @@ def error_result(message: str) -> dict[str, Any]:
 
 
 def _json_text(value: Any) -> str:
+    """JSON text of a value; ``NotJson`` (a tool error) for NaN, infinities or non-JSON values."""
     if isinstance(value, BaseModel):
-        return value.model_dump_json(by_alias=True)
-    return pydantic_core.to_json(value).decode()
+        value = value.model_dump(mode="json", by_alias=True)
+    return encode_json(value).decode()
 
 
 def _is_blockish(item: object) -> bool:
@@ -183,14 +185,23 @@ class Tool:
             if inspect.isawaitable(value):
                 value = await value
             return self.to_result(value)
+        except NotJson as exc:
+            log.info("tool %r returned a value that is not JSON: %s", self.name, exc)
+            return error_result(f"Tool {self.name!r} returned a value that is not JSON: {exc}")
         except Exception as exc:
             log.info("tool %r failed: %r", self.name, exc, exc_info=log.isEnabledFor(logging.DEBUG))
             return error_result(str(exc) or type(exc).__name__)
 
     def to_result(self, value: Any) -> dict[str, Any]:
-        """Convert a return value to the ``tools/call`` result."""
+        """Convert a return value to the ``tools/call`` result.
+
+        Raises:
+            NotJson: The value holds a non-finite number or has no JSON form.
+        """
         if isinstance(value, ToolResult):
-            return value.to_result()
+            result = value.to_result()
+            encode_json(result)  # NotJson here is a tool error, not a broken response
+            return result
         is_content = isinstance(value, CONTENT_TYPES) or (
             isinstance(value, list | tuple) and any(isinstance(v, CONTENT_TYPES) for v in value)
         )
