@@ -130,7 +130,9 @@ class SessionManager:
     ) -> Session:
         """Create and start a session; it comes back already held by the caller.
 
-        At a cap, an idle session is evicted first (see :meth:`_make_room`).
+        At a cap, an idle session is evicted first: one of the unfinished handshakes of the
+        client holding the most of them (or of this client, at its own quota), else the least
+        recently active idle session.
 
         Args:
             protocol_version: The version the client asked for (or assumed).
