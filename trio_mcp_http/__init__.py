@@ -11,11 +11,9 @@ from ._application import (
     SessionContext,
     SessionHandler,
 )
-from ._asgi import McpApp
-from ._auth import AccessToken, AuthConfig, TokenVerifier
-from ._config import ServerConfig
-from ._event_store import EventStore, MemoryEventStore, Replay, ReplayStatus
-from ._jsonrpc import (
+from ._core.auth import AccessToken, AuthConfig, TokenVerifier
+from ._core.events import EventStore, MemoryEventStore, Replay, ReplayStatus
+from ._core.jsonrpc import (
     ErrorObject,
     ErrorResponse,
     JsonRpcError,
@@ -25,9 +23,11 @@ from ._jsonrpc import (
     RequestId,
     Response,
 )
-from ._manager import SessionManager, Statistics
-from ._serve import RunningServer, serve
-from ._session import CloseReason
+from ._transport.app import McpApp
+from ._transport.config import ServerConfig
+from ._transport.manager import SessionManager, Statistics
+from ._transport.serve import RunningServer, serve
+from ._transport.session import CloseReason
 from ._version import __version__
 
 __all__ = [

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ._jsonrpc import Notification, Request, RequestId
+    from ._core.jsonrpc import Notification, Request, RequestId
 
 __all__ = [
     "Application",

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, cast
 
 import trio
 
-from ._config import ServerConfig
-from ._serve import RunningServer, serve
+from ._transport.config import ServerConfig
+from ._transport.serve import RunningServer, serve
 from ._version import __version__
 
 if TYPE_CHECKING:

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ._sse import ServerSentEvent, SSEDecoder
+from ._core.sse import ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
-    from ._stream import ASGISend
+    from ._transport.streams import ASGISend
 
 __all__ = ["AsgiResponse", "asgi_request"]
 

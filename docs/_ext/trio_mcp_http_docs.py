@@ -16,7 +16,7 @@ What it does, and why:
 * **Third-party names without an inventory** (``missing-reference``): pydantic and hypercorn
   publish no ``objects.inv`` we can ship; their few names link to their documentation pages.
 * **References to private objects** (``warn-missing-reference``): private objects are not
-  documented, so a signature or docstring that names one (``trio_mcp_http._session.Session``,
+  documented, so a signature or docstring that names one (``trio_mcp_http._transport.Session``,
   a ``TypeVar``, ``ReplayStatus``) renders it as plain code instead of failing the build; the
   build log lists them. A reference that names no object at all, or a *public* object that is
   not documented, still warns.

@@ -17,7 +17,7 @@ import h11
 import trio
 import trio.testing
 
-from trio_mcp_http._sse import encode_event
+from trio_mcp_http._core.sse import encode_event
 
 _BROKEN = (trio.BrokenResourceError, trio.ClosedResourceError)
 

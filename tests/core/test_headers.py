@@ -1,4 +1,4 @@
-"""Tests for the sans-IO HTTP header rules in ``trio_mcp_http._headers``."""
+"""Tests for the sans-IO HTTP header rules in ``trio_mcp_http._core.headers``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from trio_mcp_http._headers import (
+from trio_mcp_http._core.headers import (
     DEFAULT_PROTOCOL_VERSION,
     LATEST_SESSION_PROTOCOL_VERSION,
     LOOPBACK_HOSTS,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trio_mcp_http._jsonrpc import (
+from trio_mcp_http._core.jsonrpc import (
     INVALID_REQUEST,
     PARSE_ERROR,
     Batch,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from trio_mcp_http._rules import REJECTIONS, Rejection, rejection_response
+from trio_mcp_http._core.rejections import REJECTIONS, Rejection, rejection_response
 
 EXPECTED_STATUS = {
     Rejection.PARSE_ERROR: 400,

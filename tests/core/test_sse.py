@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trio_mcp_http._sse import ServerSentEvent, SSEDecoder, encode_comment, encode_event
+from trio_mcp_http._core.sse import ServerSentEvent, SSEDecoder, encode_comment, encode_event
 
 BOM = b"\xef\xbb\xbf"
 
@@ -443,7 +443,7 @@ def test_encode_comment() -> None:
 
 
 def test_message_event_fast_path_matches_the_encoder() -> None:
-    from trio_mcp_http._stream import message_event  # noqa: PLC0415
+    from trio_mcp_http._transport.streams import message_event  # noqa: PLC0415
 
     payload = b'{"jsonrpc":"2.0","method":"x","params":{"t":"a\\nb"}}'
     assert message_event(payload) == encode_event(payload.decode(), event="message")

@@ -12,7 +12,7 @@ import trio_mcp_http
 from tests.e2e.raw_http import request
 from tests.helpers import TinyApp, init_body, rpc
 from trio_mcp_http import RunningServer, ServerConfig
-from trio_mcp_http._sse import ServerSentEvent, SSEDecoder
+from trio_mcp_http._core.sse import ServerSentEvent, SSEDecoder
 
 POST_HEADERS = [
     ("accept", "application/json, text/event-stream"),

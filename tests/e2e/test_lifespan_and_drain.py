@@ -16,7 +16,7 @@ from tests.e2e.raw_http import request
 from tests.e2e.test_hypercorn import POST_HEADERS
 from tests.helpers import TinyApp, init_body, rpc
 from trio_mcp_http import RunningServer, ServerConfig
-from trio_mcp_http._sse import SSEDecoder
+from trio_mcp_http._core.sse import SSEDecoder
 
 
 async def test_hypercorn_cli_runs_the_app_through_lifespan() -> None:

@@ -17,7 +17,7 @@ from tests.e2e.test_hypercorn import POST_HEADERS
 from tests.e2e.test_stalled_client import open_unread_get
 from tests.helpers import TinyApp, init_body, rpc
 from trio_mcp_http import RunningServer, ServerConfig
-from trio_mcp_http._reaper import cut_connection
+from trio_mcp_http._transport.reaper import cut_connection
 
 
 def open_descriptors() -> int:

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from tests.server.fakes import FakeRequest, FakeSession, request
 from trio_mcp_http import JsonRpcError
+from trio_mcp_http._core.levels import level_enabled
 from trio_mcp_http.server import (
     BlobResourceContents,
     CapabilityNotNegotiated,
@@ -27,7 +28,6 @@ from trio_mcp_http.server import (
 )
 from trio_mcp_http.server._completion import completion_result
 from trio_mcp_http.server._content import dump
-from trio_mcp_http.server._levels import level_enabled
 from trio_mcp_http.server._pagination import decode_cursor, encode_cursor, paginate
 from trio_mcp_http.server._signature import inspect_function
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._jsonrpc import METHOD_NOT_FOUND, JsonRpcError
+from .._core.jsonrpc import METHOD_NOT_FOUND, JsonRpcError
 
 if TYPE_CHECKING:
-    from .._jsonrpc import Request
+    from .._core.jsonrpc import Request
     from ._types import (
         ElicitationCallback,
         ListRootsCallback,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .._jsonrpc import ErrorObject
+    from .._core.jsonrpc import ErrorObject
 
 __all__ = [
     "McpClientError",

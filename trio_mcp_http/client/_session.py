@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import trio
 from pydantic import BaseModel, ValidationError
 
-from .._headers import SESSION_PROTOCOL_VERSIONS
-from .._jsonrpc import (
+from .._core.headers import SESSION_PROTOCOL_VERSIONS
+from .._core.jsonrpc import (
     INTERNAL_ERROR,
     ErrorResponse,
     JsonRpcError,

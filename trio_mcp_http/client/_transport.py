@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pydantic_core
 
-from .._headers import is_valid_session_id, parse_content_type
-from .._jsonrpc import Batch, ErrorResponse, Invalid, Message, classify
-from .._sse import SSEDecoder
+from .._core.headers import is_valid_session_id, parse_content_type
+from .._core.jsonrpc import Batch, ErrorResponse, Invalid, Message, classify
+from .._core.sse import SSEDecoder
 from ._errors import McpHttpError, McpProtocolError, SessionNotFound
 
 if TYPE_CHECKING:
-    from .._sse import ServerSentEvent
+    from .._core.sse import ServerSentEvent
     from ._http import ConnectionPool, HttpResponse
 
 __all__ = ["EventStream", "Reply", "Transport"]

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from .._jsonrpc import Notification, Request
+from .._core.jsonrpc import Notification, Request
 
 __all__ = [
     "CallToolResult",

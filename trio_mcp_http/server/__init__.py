@@ -25,6 +25,7 @@ log level, subscriptions). Registered functions receive a :class:`Context` when 
 a parameter annotated with it.
 """
 
+from .._core.levels import DEFAULT_LOG_LEVEL, LOG_LEVELS, LogLevel
 from ._completion import Completer, RefType
 from ._content import (
     AudioContent,
@@ -43,7 +44,6 @@ from ._content import (
 from ._context import Context
 from ._errors import CapabilityNotNegotiated, ClientRequestTimeout, McpError
 from ._handler import LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, ServerSession
-from ._levels import DEFAULT_LOG_LEVEL, LOG_LEVELS, LogLevel
 from ._prompts import Prompt
 from ._resources import Resource, ResourceTemplate
 from ._results import ElicitResult, Root, SamplingResult, ToolAnnotations, ToolResult

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import trio
 from pydantic import BaseModel, ValidationError
 
-from .._jsonrpc import INTERNAL_ERROR, as_request_id
+from .._core.jsonrpc import INTERNAL_ERROR, as_request_id
+from .._core.levels import LogLevel, is_log_level, level_enabled
 from ._content import SamplingMessage, dump
 from ._errors import CapabilityNotNegotiated, ClientRequestTimeout, McpError
-from ._levels import LogLevel, is_log_level, level_enabled
 from ._results import ElicitResult, Root, SamplingResult
 
 if TYPE_CHECKING:
     from .._application import RequestContext, SessionContext
-    from .._jsonrpc import RequestId
+    from .._core.jsonrpc import RequestId
     from ._handler import ServerSession
     from ._server import McpServer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._jsonrpc import INTERNAL_ERROR, INVALID_REQUEST, JsonRpcError
+from .._core.jsonrpc import INTERNAL_ERROR, INVALID_REQUEST, JsonRpcError
 
 __all__ = ["CapabilityNotNegotiated", "ClientRequestTimeout", "McpError"]
 

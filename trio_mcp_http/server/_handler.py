@@ -6,15 +6,15 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from .._jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, JsonRpcError
+from .._core.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, JsonRpcError
+from .._core.levels import DEFAULT_LOG_LEVEL, LOG_LEVELS, LogLevel, is_log_level
 from ._completion import complete
 from ._context import Context
-from ._levels import DEFAULT_LOG_LEVEL, LOG_LEVELS, LogLevel, is_log_level
 from ._pagination import paginate
 
 if TYPE_CHECKING:
     from .._application import RequestContext, SessionContext
-    from .._jsonrpc import Notification, Request
+    from .._core.jsonrpc import Notification, Request
     from ._server import McpServer
 
 __all__ = ["LATEST_PROTOCOL_VERSION", "SUPPORTED_PROTOCOL_VERSIONS", "ServerSession"]

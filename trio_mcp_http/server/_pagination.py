@@ -11,7 +11,7 @@ import binascii
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from .._jsonrpc import INVALID_PARAMS, JsonRpcError
+from .._core.jsonrpc import INVALID_PARAMS, JsonRpcError
 
 __all__ = ["decode_cursor", "encode_cursor", "paginate"]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from .._jsonrpc import INVALID_PARAMS, JsonRpcError
+from .._core.jsonrpc import INVALID_PARAMS, JsonRpcError
 from ._content import CONTENT_TYPES, PromptMessage, dump
 from ._signature import Signature, format_validation_error, inspect_function
 

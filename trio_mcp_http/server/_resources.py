@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from .._jsonrpc import INVALID_PARAMS, JsonRpcError, encode_json
+from .._core.jsonrpc import INVALID_PARAMS, JsonRpcError, encode_json
 from ._content import BlobResourceContents, TextResourceContents, dump
 from ._signature import Signature, format_validation_error, inspect_function
 from ._uri_template import UriTemplate, is_template

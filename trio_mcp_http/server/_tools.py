@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from .._jsonrpc import NotJson, encode_json
+from .._core.jsonrpc import NotJson, encode_json
 from ._content import CONTENT_TYPES, dump
 from ._results import ToolAnnotations, ToolResult
 from ._signature import Signature, format_validation_error, inspect_function, return_annotation

@@ -7,7 +7,7 @@ from typing import Any
 import trio
 import trio.testing
 
-from trio_mcp_http._stream import Connection, write_sse
+from trio_mcp_http._transport.streams import Connection, write_sse
 
 
 class FakeAsgi:

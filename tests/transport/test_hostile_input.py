@@ -31,7 +31,7 @@ from tests.helpers import (
     start_session,
 )
 from trio_mcp_http import JsonRpcError, McpApp, MemoryEventStore, ServerConfig
-from trio_mcp_http._rules import REJECTIONS
+from trio_mcp_http._core.rejections import REJECTIONS
 from trio_mcp_http.testing import asgi_request
 
 TABLE = {(rule.status, rule.code) for rule in REJECTIONS.values()}

@@ -20,7 +20,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ._jsonrpc import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, error_body
+from .jsonrpc import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, error_body
 
 __all__ = ["REJECTIONS", "Rejection", "RejectionResponse", "RejectionRule", "rejection_response"]
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import TinyApp, initialize
 from trio_mcp_http import McpApp, MemoryEventStore, ServerConfig
-from trio_mcp_http._rules import REJECTIONS
+from trio_mcp_http._core.rejections import REJECTIONS
 from trio_mcp_http.testing import asgi_request
 
 TABLE = {(rule.status, rule.code) for rule in REJECTIONS.values()}

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._auth import AuthConfig
-    from ._event_store import EventStore
+    from .._core.auth import AuthConfig
+    from .._core.events import EventStore
 
 __all__ = ["ServerConfig"]
 

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
-from ._sse import encode_comment, encode_event
+from .._core.sse import encode_comment, encode_event
 
 if TYPE_CHECKING:
-    from ._event_store import EventStore
-    from ._reaper import Reaper
+    from .._core.events import EventStore
+    from .reaper import Reaper
 
 __all__ = ["Connection", "JsonReply", "Output", "SseStream", "message_event", "write_sse"]
 
@@ -47,7 +47,7 @@ def message_event(payload: bytes, event_id: str | None = None) -> bytes:
 class Output:
     """Where the messages of one POST (or GET) go; counts the responses still owed.
 
-    Messages arrive serialised (:func:`~trio_mcp_http._jsonrpc.dump_message`), so a message
+    Messages arrive serialised (:func:`~trio_mcp_http._core.jsonrpc.dump_message`), so a message
     that is not JSON fails in the task that produced it, never in the writer.
 
     Args:

@@ -11,13 +11,13 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
-from ._asgi import McpApp
+from .app import McpApp
 
 if TYPE_CHECKING:
-    from ._application import Application
-    from ._config import ServerConfig
-    from ._manager import SessionManager
-    from ._session import CloseReason
+    from .._application import Application
+    from .config import ServerConfig
+    from .manager import SessionManager
+    from .session import CloseReason
 
 __all__ = ["RunningServer", "serve"]
 

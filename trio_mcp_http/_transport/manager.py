@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from ._session import CloseReason, Session
+from .session import CloseReason, Session
 
 if TYPE_CHECKING:
-    from ._application import Application
-    from ._config import ServerConfig
-from ._reaper import Reaper
+    from .._application import Application
+    from .config import ServerConfig
+from .reaper import Reaper
 
 __all__ = ["SessionManager", "SessionRefused", "Statistics"]
 

@@ -1,8 +1,9 @@
 """The ASGI application: HTTP in, sessions and streams out.
 
-Every refusal goes through the status table in :mod:`trio_mcp_http._rules`; every SSE response
-is written by :func:`~trio_mcp_http._stream.write_sse` alone. The ASGI ``lifespan`` scope opens
-the session manager's nursery when the app runs under ``hypercorn -k trio module:app``.
+Every refusal goes through the status table in :mod:`trio_mcp_http._core.rejections`; every SSE
+response is written by :func:`~trio_mcp_http._transport.streams.write_sse` alone. The ASGI
+``lifespan`` scope opens the session manager's nursery when the app runs under
+``hypercorn -k trio module:app``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import trio
 
-from ._config import ServerConfig
-from ._event_store import ReplayStatus, parse_event_id
-from ._headers import (
+from .._core.events import ReplayStatus, parse_event_id
+from .._core.headers import (
     SESSION_PROTOCOL_VERSIONS,
     Acceptable,
     ProtocolVersionCheck,
@@ -29,7 +29,7 @@ from ._headers import (
     origin_allowed,
     parse_accept,
 )
-from ._jsonrpc import (
+from .._core.jsonrpc import (
     Batch,
     ErrorResponse,
     Invalid,
@@ -40,14 +40,15 @@ from ._jsonrpc import (
     classify,
     dump_message,
 )
-from ._manager import SessionManager, SessionRefused
-from ._rules import Rejection, rejection_response
-from ._session import CloseReason, Session
-from ._stream import ASGIReceive, ASGISend, Connection, JsonReply, Output, SseStream, write_sse
+from .._core.rejections import Rejection, rejection_response
+from .config import ServerConfig
+from .manager import SessionManager, SessionRefused
+from .session import CloseReason, Session
+from .streams import ASGIReceive, ASGISend, Connection, JsonReply, Output, SseStream, write_sse
 
 if TYPE_CHECKING:
-    from ._application import Application
-from ._auth import AuthConfig, bearer_token
+    from .._application import Application
+from .._core.auth import AuthConfig, bearer_token
 
 __all__ = ["McpApp"]
 

@@ -11,7 +11,7 @@ import trio.testing
 
 from tests.helpers import ACCEPT_BOTH, JSON_CT, call, initialize, post, rpc, running_app
 from trio_mcp_http import MemoryEventStore, ServerConfig
-from trio_mcp_http._event_store import ReplayStatus
+from trio_mcp_http._core.events import ReplayStatus
 from trio_mcp_http.testing import AsgiResponse, asgi_request
 
 IDLE = 600.0

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ._application import BackChannelUnavailable, SessionHandler
-from ._event_store import ReplayStatus
-from ._headers import PROTOCOL_2025_11_25, SESSION_PROTOCOL_VERSIONS
-from ._jsonrpc import (
+from .._application import BackChannelUnavailable, SessionHandler
+from .._core.events import ReplayStatus
+from .._core.headers import PROTOCOL_2025_11_25, SESSION_PROTOCOL_VERSIONS
+from .._core.jsonrpc import (
     INTERNAL_ERROR,
     REQUEST_CANCELLED,
     REQUEST_TIMEOUT,
@@ -48,11 +48,11 @@ from ._jsonrpc import (
     as_request_id,
     dump_message,
 )
-from ._stream import Connection, Output, SseStream, message_event
+from .streams import Connection, Output, SseStream, message_event
 
 if TYPE_CHECKING:
-    from ._application import Application
-    from ._event_store import EventStore
+    from .._application import Application
+    from .._core.events import EventStore
 
 __all__ = ["CloseReason", "Session"]
 
