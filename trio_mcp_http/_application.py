@@ -52,6 +52,13 @@ class SessionContext(Protocol):
     def protocol_version(self) -> str:
         """The protocol version negotiated by ``initialize`` (or assumed from the header)."""
 
+    @property
+    def initialized(self) -> bool:
+        """Whether the client completed the handshake (sent ``notifications/initialized``).
+
+        Always ``True`` where there is no handshake (stateless exchanges).
+        """
+
     async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Send an unrelated notification on the standalone stream.
 

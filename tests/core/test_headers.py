@@ -7,16 +7,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from trio_mcp_http._core.headers import (
-    DEFAULT_PROTOCOL_VERSION,
-    LATEST_SESSION_PROTOCOL_VERSION,
     LOOPBACK_HOSTS,
     MAX_SESSION_ID_LENGTH,
-    PROTOCOL_2025_03_26,
-    PROTOCOL_2025_06_18,
-    PROTOCOL_2025_11_25,
-    PROTOCOL_2026_07_28,
-    SESSION_PROTOCOL_VERSIONS,
-    STATELESS_PROTOCOL_VERSIONS,
     Acceptable,
     Origin,
     ProtocolVersionCheck,
@@ -32,6 +24,7 @@ from trio_mcp_http._core.headers import (
     parse_host,
     parse_origin,
 )
+from trio_mcp_http._core.versions import revision
 
 BOTH = Acceptable(json=True, sse=True)
 JSON_ONLY = Acceptable(json=True, sse=False)
@@ -339,29 +332,17 @@ def test_session_id_length_bounded() -> None:
 @given(value=header_text)
 def test_protocol_version_never_raises(value: str) -> None:
     check = check_protocol_version(value)
-    assert check.version is None or check.version in (
-        SESSION_PROTOCOL_VERSIONS + STATELESS_PROTOCOL_VERSIONS
-    )
-    assert not (check.supported and check.stateless)
-
-
-def test_protocol_version_constants() -> None:
-    assert SESSION_PROTOCOL_VERSIONS == ("2025-03-26", "2025-06-18", "2025-11-25")
-    assert sorted(SESSION_PROTOCOL_VERSIONS) == list(SESSION_PROTOCOL_VERSIONS)
-    assert STATELESS_PROTOCOL_VERSIONS == ("2026-07-28",)
-    assert LATEST_SESSION_PROTOCOL_VERSION == PROTOCOL_2025_11_25 == SESSION_PROTOCOL_VERSIONS[-1]
-    assert DEFAULT_PROTOCOL_VERSION == PROTOCOL_2025_03_26
+    assert check.requested == value.strip(" \t")
+    assert check.revision is None or check.revision.version == check.requested
 
 
 def test_protocol_version_missing_assumes_2025_03_26() -> None:
-    assert check_protocol_version(None) == ProtocolVersionCheck(
-        version="2025-03-26", supported=True, stateless=False
-    )
+    assert check_protocol_version(None) == ProtocolVersionCheck(None, revision("2025-03-26"))
 
 
-@pytest.mark.parametrize("version", [PROTOCOL_2025_03_26, PROTOCOL_2025_06_18, PROTOCOL_2025_11_25])
-def test_protocol_version_supported(version: str) -> None:
-    expected = ProtocolVersionCheck(version=version, supported=True, stateless=False)
+@pytest.mark.parametrize("version", ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"])
+def test_protocol_version_known(version: str) -> None:
+    expected = ProtocolVersionCheck(version, revision(version))
     assert check_protocol_version(version) == expected
     assert check_protocol_version(f" {version}\t") == expected
 
@@ -381,16 +362,8 @@ def test_protocol_version_supported(version: str) -> None:
         "2025-06-18" * 1000,
     ],
 )
-def test_protocol_version_unsupported_rejected(value: str) -> None:
-    assert check_protocol_version(value) == ProtocolVersionCheck(
-        version=None, supported=False, stateless=False
-    )
-
-
-def test_protocol_version_2026_recognised_as_stateless() -> None:
-    assert check_protocol_version(PROTOCOL_2026_07_28) == ProtocolVersionCheck(
-        version="2026-07-28", supported=False, stateless=True
-    )
+def test_protocol_version_unknown(value: str) -> None:
+    assert check_protocol_version(value).revision is None
 
 
 # --- Origin and Host parsing ------------------------------------------------------------------

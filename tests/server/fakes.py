@@ -16,6 +16,12 @@ class FakeSession:
         self._session_id = session_id
         self._protocol_version = protocol_version
         self.sent: Sent = []
+        #: What the transport would say: stateless exchanges count as initialized.
+        self.handshake_complete = session_id is None
+
+    @property
+    def initialized(self) -> bool:
+        return self.handshake_complete
 
     @property
     def session_id(self) -> str | None:

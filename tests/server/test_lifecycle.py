@@ -154,21 +154,22 @@ async def test_requests_before_initialize_are_invalid_requests(method: str) -> N
 
 async def test_handler_keeps_per_session_state() -> None:
     server = full_server()
-    handler = handler_for(server)
+    session = FakeSession(protocol_version="2025-06-18")  # negotiated by the transport
+    handler = handler_for(server, session)
     params = {
-        "protocolVersion": "2025-06-18",
+        "protocolVersion": "2025-11-25",
         "capabilities": {"sampling": {}, "roots": {"listChanged": True}},
         "clientInfo": {"name": "c", "version": "9"},
     }
-    context = FakeRequest(FakeSession())
-    await handler.handle_request(request("initialize", params), context)
-    assert handler.protocol_version == "2025-06-18"
+    context = FakeRequest(session)
+    result = await handler.handle_request(request("initialize", params), context)
+    assert result["protocolVersion"] == handler.protocol_version == "2025-06-18"
     assert handler.client_capabilities == {"sampling": {}, "roots": {"listChanged": True}}
     assert handler.client_info == {"name": "c", "version": "9"}
     assert handler.handshake_done
-    initialized_before = handler.initialized
-    await handler.handle_notification(notification("notifications/initialized"), FakeSession())
-    assert initialized_before is False
+    assert not session.handshake_complete
+    session.handshake_complete = True  # the transport saw notifications/initialized
+    await handler.handle_notification(notification("notifications/initialized"), session)
     assert handler.initialized is True
     level_before = handler.log_level
     await handler.handle_request(request("logging/setLevel", {"level": "error"}), context)
@@ -179,9 +180,10 @@ async def test_handler_keeps_per_session_state() -> None:
     assert not other.handshake_done
 
 
-async def test_initialize_without_version_answers_latest() -> None:
-    handler = handler_for(McpServer("s"))
-    result = await handler.handle_request(request("initialize", {}), FakeRequest(FakeSession()))
+async def test_initialize_answers_the_transports_version() -> None:
+    session = FakeSession(protocol_version=LATEST)
+    handler = handler_for(McpServer("s"), session)
+    result = await handler.handle_request(request("initialize", {}), FakeRequest(session))
     assert result["protocolVersion"] == LATEST
     assert handler.client_capabilities == {}
 

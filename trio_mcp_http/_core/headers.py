@@ -13,21 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-PROTOCOL_2025_03_26 = "2025-03-26"
-PROTOCOL_2025_06_18 = "2025-06-18"
-PROTOCOL_2025_11_25 = "2025-11-25"
-PROTOCOL_2026_07_28 = "2026-07-28"
-SESSION_PROTOCOL_VERSIONS: tuple[str, ...] = (
-    PROTOCOL_2025_03_26,
-    PROTOCOL_2025_06_18,
-    PROTOCOL_2025_11_25,
-)
-"""Stateful (session-based) protocol revisions served, oldest first."""
-STATELESS_PROTOCOL_VERSIONS: tuple[str, ...] = (PROTOCOL_2026_07_28,)
-"""Stateless protocol revisions that are recognised but not (yet) served."""
-LATEST_SESSION_PROTOCOL_VERSION = PROTOCOL_2025_11_25
-DEFAULT_PROTOCOL_VERSION = PROTOCOL_2025_03_26
-"""Revision assumed when ``MCP-Protocol-Version`` is missing (spec item 47)."""
+from .versions import ASSUMED_WITHOUT_HEADER, Revision, revision
+
 MAX_SESSION_ID_LENGTH = 256
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"localhost", "127.0.0.1", "::1"})
 """Normalised host names that always mean the local machine."""
@@ -59,17 +46,16 @@ class Acceptable:
 
 @dataclass(frozen=True, slots=True)
 class ProtocolVersionCheck:
-    """Outcome of checking an ``MCP-Protocol-Version`` header.
+    """Outcome of reading an ``MCP-Protocol-Version`` header.
 
     Attributes:
-        version: The protocol version to use, or ``None`` when the value is rejected.
-        supported: ``True`` if it is a stateful (2025) revision this transport serves.
-        stateless: ``True`` if it names a recognised stateless revision (2026-07-28).
+        requested: The header's value without surrounding whitespace; ``None`` when absent.
+        revision: The known revision it names (or the one assumed when the header is absent),
+            ``None`` for an empty, malformed or unknown value.
     """
 
-    version: str | None
-    supported: bool
-    stateless: bool
+    requested: str | None
+    revision: Revision | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,23 +199,22 @@ def is_valid_session_id(value: str) -> bool:
 
 
 def check_protocol_version(value: str | None) -> ProtocolVersionCheck:
-    """Check an ``MCP-Protocol-Version`` header against the revisions this transport knows.
+    """Read an ``MCP-Protocol-Version`` header against the table of known revisions.
+
+    Whether the transport *serves* the revision is its own decision (its configuration and
+    era rules); this only says which revision, if any, the header names.
 
     Args:
         value: The header value, or ``None`` when the header is missing.
 
     Returns:
-        The version to use with its classification; ``version`` is ``None`` (answer 400) for an
-        empty, malformed or unknown value.
+        What was requested and the revision it names; a missing header names the revision
+        the spec lets a server assume (2025-03-26).
     """
     if value is None:
-        return ProtocolVersionCheck(DEFAULT_PROTOCOL_VERSION, supported=True, stateless=False)
-    version = value.strip(_OWS)
-    if version in SESSION_PROTOCOL_VERSIONS:
-        return ProtocolVersionCheck(version, supported=True, stateless=False)
-    if version in STATELESS_PROTOCOL_VERSIONS:
-        return ProtocolVersionCheck(version, supported=False, stateless=True)
-    return ProtocolVersionCheck(None, supported=False, stateless=False)
+        return ProtocolVersionCheck(None, revision(ASSUMED_WITHOUT_HEADER))
+    requested = value.strip(_OWS)
+    return ProtocolVersionCheck(requested, revision(requested))
 
 
 def _parse_authority(value: str, *, any_port: bool = False) -> tuple[str, int | None] | None:

@@ -17,7 +17,6 @@ import trio
 
 from .._core.events import ReplayStatus, parse_event_id
 from .._core.headers import (
-    SESSION_PROTOCOL_VERSIONS,
     Acceptable,
     ProtocolVersionCheck,
     check_protocol_version,
@@ -41,6 +40,7 @@ from .._core.jsonrpc import (
     dump_message,
 )
 from .._core.rejections import Rejection, rejection_response
+from .._core.versions import HANDSHAKE_VERSIONS, Era, Revision, negotiate, revision
 from .config import ServerConfig
 from .manager import SessionManager, SessionRefused
 from .session import CloseReason, Session
@@ -64,7 +64,6 @@ _SSE_HEADERS: Final = [
     (b"x-accel-buffering", b"no"),
 ]
 _JSON_HEADERS: Final = [(b"content-type", b"application/json")]
-_SUPPORTED: Final = {"supported": list(SESSION_PROTOCOL_VERSIONS)}
 _NO_BODY: Final = (b"content-length", b"0")
 _CACHE_SIZE: Final = 256
 #: Headers that must appear at most once: a second line is refused, never silently used.
@@ -330,14 +329,13 @@ class McpApp:
             return Rejection.FORBIDDEN_HOST
         return None
 
-    def _check_version(self, call: _Call) -> str:
+    def _check_version(self, call: _Call) -> Revision:
+        """The revision the request's ``MCP-Protocol-Version`` names, if served; else 400."""
         check = self._version(call.headers.get(b"mcp-protocol-version"))
-        if check.version is None or not check.supported:
-            requested = call.header(b"mcp-protocol-version")
-            raise _Refused(
-                Rejection.UNSUPPORTED_PROTOCOL_VERSION, data={**_SUPPORTED, "requested": requested}
-            )
-        return check.version
+        if check.revision is None or check.revision.era is not Era.HANDSHAKE:
+            supported = {"supported": list(HANDSHAKE_VERSIONS), "requested": check.requested}
+            raise _Refused(Rejection.UNSUPPORTED_PROTOCOL_VERSION, data=supported)
+        return check.revision
 
     def _find_session(self, call: _Call) -> Session:
         """Look up and hold a session, or refuse with 400/404.
@@ -393,14 +391,14 @@ class McpApp:
             raise _Refused(Rejection.NOT_ACCEPTABLE)
         if not self._json_body(call.headers.get(b"content-type")):
             raise _Refused(Rejection.UNSUPPORTED_MEDIA_TYPE)
-        version = self._check_version(call)
+        header_revision = self._check_version(call)
         parsed = classify(await self._read_body(call, receive))
         if isinstance(parsed, Invalid):
             raise _Refused(
                 Rejection.PARSE_ERROR if parsed.error.code == -32700 else Rejection.INVALID_MESSAGE,
                 message=parsed.error.message,
             )
-        session = await self._session_for_post(parsed, call, version)
+        session = await self._session_for_post(parsed, call, header_revision)
         try:
             use_sse = accept.sse and (not self.config.json_response or not accept.json)
             await self._dispatch(
@@ -410,18 +408,20 @@ class McpApp:
             session.release()
 
     async def _session_for_post(
-        self, parsed: Message | Batch, call: _Call, version: str
+        self, parsed: Message | Batch, call: _Call, header_revision: Revision
     ) -> Session:
         is_initialize = isinstance(parsed, Request) and parsed.method == "initialize"
+        agreed = header_revision
+        if is_initialize:  # the transport negotiates; the handler's answer carries it
+            assert isinstance(parsed, Request)
+            negotiated = revision(negotiate((parsed.params or {}).get("protocolVersion")))
+            assert negotiated is not None
+            agreed = negotiated
         try:
             if self.config.stateless:
-                return self.manager.open_exchange(version)
+                return self.manager.open_exchange(agreed)
             if call.session_id is None and is_initialize:
-                assert isinstance(parsed, Request)
-                requested = (parsed.params or {}).get("protocolVersion")
-                if requested not in SESSION_PROTOCOL_VERSIONS:
-                    requested = version
-                return self.manager.open_session(requested, call.principal, call.client_address)
+                return self.manager.open_session(agreed, call.principal, call.client_address)
         except SessionRefused as refused:
             raise _Refused(
                 Rejection.SHUTTING_DOWN if refused.shutting_down else Rejection.TOO_MANY_SESSIONS,
@@ -506,7 +506,7 @@ class McpApp:
 
     def _take_batch(self, session: Session, batch: Batch) -> tuple[list[Request], list[Invalid]]:
         """Check a 2025-03-26 batch, deliver its notifications and responses, return the rest."""
-        if session.protocol_version != SESSION_PROTOCOL_VERSIONS[0]:
+        if not session.revision.batches:
             raise _Refused(Rejection.BATCH_NOT_ALLOWED)
         if len(batch.items) > self.config.max_batch_size:
             raise _Refused(

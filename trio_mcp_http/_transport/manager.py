@@ -14,6 +14,7 @@ from .session import CloseReason, Session
 
 if TYPE_CHECKING:
     from .._application import Application
+    from .._core.versions import Revision
     from .config import ServerConfig
 from .reaper import Reaper
 
@@ -124,7 +125,7 @@ class SessionManager:
 
     def open_session(
         self,
-        protocol_version: str,
+        revision: Revision,
         principal: str | None = None,
         client_address: str | None = None,
     ) -> Session:
@@ -135,7 +136,7 @@ class SessionManager:
         recently active idle session.
 
         Args:
-            protocol_version: The version the client asked for (or assumed).
+            revision: The protocol revision negotiated for it.
             principal: Who authenticated the opening request; the session is bound to it.
             client_address: Where the opening request came from (for the per-client quota
                 of unfinished handshakes); ``None`` when unknown.
@@ -150,7 +151,7 @@ class SessionManager:
         session = Session(
             self.application,
             session_id,
-            protocol_version,
+            revision,
             idle_timeout=self.config.idle_timeout,
             on_idle=self._note_idle,
             on_closed=self._session_closed,
@@ -224,14 +225,14 @@ class SessionManager:
             if not own:
                 del self._pending_by_client[client_address]
 
-    def open_exchange(self, protocol_version: str) -> Session:
+    def open_exchange(self, revision: Revision) -> Session:
         """Start an unregistered, id-less session for one stateless POST (already held)."""
         if self._nursery is None or self._draining:
             raise SessionRefused(shutting_down=True)
         session = Session(
             self.application,
             None,
-            protocol_version,
+            revision,
             idle_timeout=None,
             on_idle=_end_exchange,
             on_closed=self._session_closed,

@@ -31,7 +31,6 @@ import trio
 
 from .._application import BackChannelUnavailable, SessionHandler
 from .._core.events import ReplayStatus
-from .._core.headers import PROTOCOL_2025_11_25, SESSION_PROTOCOL_VERSIONS
 from .._core.jsonrpc import (
     INTERNAL_ERROR,
     REQUEST_CANCELLED,
@@ -53,6 +52,7 @@ from .streams import Connection, Output, SseStream, message_event
 if TYPE_CHECKING:
     from .._application import Application
     from .._core.events import EventStore
+    from .._core.versions import Revision
 
 __all__ = ["CloseReason", "Session"]
 
@@ -143,7 +143,8 @@ class Session:
 
     Attributes:
         session_id: The ``Mcp-Session-Id`` (``None`` for a stateless exchange).
-        protocol_version: The negotiated (or assumed) protocol version.
+        revision: The protocol revision: negotiated by ``initialize`` (the transport answers
+            it; the handler's ``protocolVersion`` is overridden), or assumed from the header.
         close_reason: Why the session ended, once it has.
     """
 
@@ -166,8 +167,8 @@ class Session:
         "idle_timeout",
         "initialized",
         "principal",
-        "protocol_version",
         "retry_ms",
+        "revision",
         "scope",
         "session_id",
         "standalone",
@@ -179,7 +180,7 @@ class Session:
         self,
         application: Application,
         session_id: str | None,
-        protocol_version: str,
+        revision: Revision,
         *,
         idle_timeout: float | None,
         on_idle: Callable[[Session, bool], None],
@@ -192,7 +193,7 @@ class Session:
         client_request_timeout: float = math.inf,
     ) -> None:
         self.session_id = session_id
-        self.protocol_version = protocol_version
+        self.revision = revision
         self.stateless = session_id is None
         # Until ``notifications/initialized`` arrives, the (shorter) initialize timeout rules.
         self._session_idle_timeout = idle_timeout
@@ -226,6 +227,11 @@ class Session:
         self._on_closed = on_closed
         self.handler: SessionHandler | None = None
         self.handler = application.open_session(self)
+
+    @property
+    def protocol_version(self) -> str:
+        """The version of the session's protocol revision."""
+        return self.revision.version
 
     # -- lifetime -------------------------------------------------------------------------
 
@@ -369,10 +375,8 @@ class Session:
         if not isinstance(result, dict):
             log.error("handler for %r returned %r, not a dict", request.method, type(result))
             return _error(request.id, INTERNAL_ERROR, "Internal error: handler returned no object")
-        if request.method == "initialize":
-            version = result.get("protocolVersion")
-            if version in SESSION_PROTOCOL_VERSIONS:
-                self.protocol_version = version
+        if request.method == "initialize":  # the version is the transport's to negotiate
+            result = {**result, "protocolVersion": self.revision.version}
         return Response.model_construct(jsonrpc="2.0", id=request.id, result=result)
 
     def receive_notification(self, notification: Notification) -> None:
@@ -508,7 +512,7 @@ class Session:
     @property
     def priming(self) -> bool:
         """Whether SSE connections start with a priming event (2025-11-25+, with a store)."""
-        return self.store is not None and self.protocol_version >= PROTOCOL_2025_11_25
+        return self.store is not None and self.revision.priming
 
     def new_post_stream(self, expected: int) -> SseStream:
         """Create the logical stream of a POST that owes ``expected`` responses."""

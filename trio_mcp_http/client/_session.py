@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import trio
 from pydantic import BaseModel, ValidationError
 
-from .._core.headers import SESSION_PROTOCOL_VERSIONS
 from .._core.jsonrpc import (
     INTERNAL_ERROR,
     ErrorResponse,
@@ -46,6 +45,7 @@ from .._core.jsonrpc import (
     Response,
     as_request_id,
 )
+from .._core.versions import HANDSHAKE_VERSIONS, LATEST_HANDSHAKE
 from .._version import __version__
 from ._callbacks import Callbacks
 from ._errors import (
@@ -93,7 +93,7 @@ __all__ = ["SUPPORTED_PROTOCOL_VERSIONS", "McpClient", "open_client"]
 
 log = logging.getLogger("trio_mcp_http.client")
 
-SUPPORTED_PROTOCOL_VERSIONS: Final[tuple[str, ...]] = SESSION_PROTOCOL_VERSIONS
+SUPPORTED_PROTOCOL_VERSIONS: Final[tuple[str, ...]] = HANDSHAKE_VERSIONS
 """The protocol revisions this client speaks, oldest first."""
 
 #: Bound on sending ``notifications/cancelled`` after the caller was cancelled.
@@ -783,7 +783,7 @@ async def open_client(
     *,
     client_info: Implementation | Mapping[str, Any] | None = None,
     capabilities: Mapping[str, Any] | None = None,
-    protocol_version: str = "2025-11-25",
+    protocol_version: str = LATEST_HANDSHAKE,
     headers: Mapping[str, str] | None = None,
     on_notification: NotificationCallback | None = None,
     on_request: RequestCallback | None = None,

@@ -43,7 +43,7 @@ from ._content import (
 )
 from ._context import Context
 from ._errors import CapabilityNotNegotiated, ClientRequestTimeout, McpError
-from ._handler import LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, ServerSession
+from ._handler import ServerSession
 from ._prompts import Prompt
 from ._resources import Resource, ResourceTemplate
 from ._results import ElicitResult, Root, SamplingResult, ToolAnnotations, ToolResult
@@ -53,9 +53,7 @@ from ._uri_template import UriTemplate
 
 __all__ = [
     "DEFAULT_LOG_LEVEL",
-    "LATEST_PROTOCOL_VERSION",
     "LOG_LEVELS",
-    "SUPPORTED_PROTOCOL_VERSIONS",
     "AudioContent",
     "BlobResourceContents",
     "CapabilityNotNegotiated",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from .._core.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, JsonRpcError
 from .._core.levels import DEFAULT_LOG_LEVEL, LOG_LEVELS, LogLevel, is_log_level
@@ -17,14 +17,9 @@ if TYPE_CHECKING:
     from .._core.jsonrpc import Notification, Request
     from ._server import McpServer
 
-__all__ = ["LATEST_PROTOCOL_VERSION", "SUPPORTED_PROTOCOL_VERSIONS", "ServerSession"]
+__all__ = ["ServerSession"]
 
 log = logging.getLogger("trio_mcp_http.server")
-
-SUPPORTED_PROTOCOL_VERSIONS: Final = ("2025-03-26", "2025-06-18", "2025-11-25")
-"""Protocol versions ``initialize`` accepts as requested, oldest first."""
-LATEST_PROTOCOL_VERSION: Final = "2025-11-25"
-"""The version answered when the client asks for one not supported."""
 
 
 def _str_param(params: Mapping[str, Any], key: str) -> str:
@@ -47,18 +42,17 @@ class ServerSession:
     """The :class:`~trio_mcp_http.SessionHandler` of one session of an :class:`McpServer`.
 
     In stateless mode (no session id) every exchange counts as initialized, since no
-    ``initialize`` precedes it.
+    ``initialize`` precedes it. The protocol version and whether the handshake is complete
+    are the transport's (``session.protocol_version``, ``session.initialized``).
 
     Attributes:
         server: The server.
         session: The transport's session.
-        protocol_version: The negotiated protocol version.
         client_capabilities: The capabilities the client declared.
         client_info: The ``clientInfo`` the client sent.
         log_level: The level below which ``ctx.log`` messages are dropped.
         subscriptions: The resource URIs the client subscribed to.
         handshake_done: ``initialize`` was answered: requests are served.
-        initialized: ``notifications/initialized`` was received.
     """
 
     # Slots and a shared empty subscription set keep an idle session small.
@@ -67,9 +61,7 @@ class ServerSession:
         "client_capabilities",
         "client_info",
         "handshake_done",
-        "initialized",
         "log_level",
-        "protocol_version",
         "server",
         "session",
         "subscriptions",
@@ -79,13 +71,21 @@ class ServerSession:
         self.server = server
         self.session = session
         stateless = session.session_id is None
-        self.protocol_version: str = session.protocol_version
         self.client_capabilities: dict[str, Any] = {}
         self.client_info: dict[str, Any] = {}
         self.log_level: LogLevel = DEFAULT_LOG_LEVEL
         self.subscriptions: frozenset[str] = frozenset()
         self.handshake_done = stateless
-        self.initialized = stateless
+
+    @property
+    def protocol_version(self) -> str:
+        """The protocol version of the session (negotiated by the transport)."""
+        return self.session.protocol_version
+
+    @property
+    def initialized(self) -> bool:
+        """Whether the handshake is complete (``notifications/initialized`` was received)."""
+        return self.session.initialized
 
     # -- SessionHandler -------------------------------------------------------------------
 
@@ -132,26 +132,18 @@ class ServerSession:
     async def handle_notification(
         self, notification: Notification, session: SessionContext
     ) -> None:
-        """Take a client notification (``notifications/initialized`` marks the session).
+        """Take a client notification.
 
-        ``notifications/cancelled`` needs nothing here: the transport has already cancelled
-        the request's handler.
+        ``notifications/initialized`` and ``notifications/cancelled`` need nothing here: the
+        transport has already marked the session and cancelled the request's handler.
         """
-        if notification.method == "notifications/initialized":
-            self.initialized = True
-        elif notification.method != "notifications/cancelled":
+        if notification.method not in ("notifications/initialized", "notifications/cancelled"):
             log.debug("notification %s ignored", notification.method)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def _initialize(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        requested = params.get("protocolVersion")
-        version = (
-            requested
-            if isinstance(requested, str) and requested in SUPPORTED_PROTOCOL_VERSIONS
-            else LATEST_PROTOCOL_VERSION
-        )
-        self.protocol_version = version
+        version = self.session.protocol_version  # negotiated by the transport
         self.client_capabilities = dict(_obj_param(params, "capabilities"))
         self.client_info = dict(_obj_param(params, "clientInfo"))
         self.handshake_done = True
