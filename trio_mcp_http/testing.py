@@ -16,7 +16,7 @@ import trio
 from ._core.sse import ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
-    from ._transport.streams import ASGISend
+    from ._transport.asgi_types import ASGISend
 
 __all__ = ["AsgiResponse", "asgi_request"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from itertools import pairwise
@@ -10,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trio_mcp_http._core.sse import ServerSentEvent, SSEDecoder, encode_comment, encode_event
+from trio_mcp_http._core.sse import (
+    ServerSentEvent,
+    SSEDecoder,
+    encode_comment,
+    encode_event,
+    encode_message,
+    encode_retry,
+)
 
 BOM = b"\xef\xbb\xbf"
 
@@ -442,11 +450,27 @@ def test_encode_comment() -> None:
     assert (events, last_id, retry) == ([], "", None)
 
 
-def test_message_event_fast_path_matches_the_encoder() -> None:
-    from trio_mcp_http._transport.streams import message_event  # noqa: PLC0415
-
-    payload = b'{"jsonrpc":"2.0","method":"x","params":{"t":"a\\nb"}}'
-    assert message_event(payload) == encode_event(payload.decode(), event="message")
-    assert message_event(payload, "p1:7") == encode_event(
-        payload.decode(), event="message", id="p1:7"
+@given(text=st.text(), event_id=st.none() | st.text(st.characters(blacklist_characters="\r\n\0")))
+def test_message_fast_path_matches_the_encoder(text: str, event_id: str | None) -> None:
+    payload = json.dumps({"jsonrpc": "2.0", "method": "x", "params": {"t": text}}).encode()
+    assert encode_message(payload, event_id) == encode_event(
+        payload.decode(), event="message", id=event_id
     )
+    events, last_id, _ = decode([encode_message(payload, event_id)])
+    assert [json.loads(e.data) for e in events] == [json.loads(payload)]
+    assert last_id == (event_id or "")
+
+
+def test_message_fast_path_refuses_what_would_break_framing() -> None:
+    with pytest.raises(ValueError, match="one line"):
+        encode_message(b'{"a":\n1}')
+    with pytest.raises(ValueError, match="id"):
+        encode_message(b"{}", "a\nb")
+
+
+def test_encode_retry() -> None:
+    assert encode_retry(2000) == b"retry: 2000\n\n"
+    events, last_id, retry = decode([encode_retry(1500)])
+    assert (events, last_id, retry) == ([], "", 1500)
+    with pytest.raises(ValueError, match="non-negative"):
+        encode_retry(-1)

@@ -7,7 +7,8 @@ from typing import Any
 import trio
 import trio.testing
 
-from trio_mcp_http._transport.streams import Connection, write_sse
+from trio_mcp_http._transport.connection import Connection
+from trio_mcp_http._transport.writer import write_sse
 
 
 class FakeAsgi:

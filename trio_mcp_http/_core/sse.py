@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SSEDecoder", "ServerSentEvent", "encode_comment", "encode_event"]
+__all__ = [
+    "SSEDecoder",
+    "ServerSentEvent",
+    "encode_comment",
+    "encode_event",
+    "encode_message",
+    "encode_retry",
+]
 
 _BOM = b"\xef\xbb\xbf"
 _LF = 0x0A
@@ -84,6 +91,39 @@ def encode_event(
         body = "".join(["data: " + ln + "\n" if ln else "data:\n" for ln in _split_lines(data)])
         body += "\n"
     return (head + body).encode("utf-8")
+
+
+def encode_message(payload: bytes, event_id: str | None = None) -> bytes:
+    """Frame one serialised JSON-RPC message as an SSE ``message`` event, from bytes.
+
+    The hot path of every SSE answer: compact JSON never holds a raw line break (they are
+    escaped inside strings), so the payload is one ``data:`` line and nothing is re-encoded.
+    The result equals ``encode_event(payload.decode(), event="message", id=event_id)``.
+
+    Raises:
+        ValueError: If ``payload`` holds CR or LF, or ``event_id`` CR, LF or NUL.
+    """
+    if b"\n" in payload or b"\r" in payload:
+        raise ValueError("an SSE message payload must be one line (compact JSON)")
+    if event_id is None:
+        return b"event: message\ndata: " + payload + b"\n\n"
+    if "\n" in event_id or "\r" in event_id or "\0" in event_id:
+        raise ValueError(f"SSE id must not contain CR, LF or NUL: {event_id!r}")
+    head = b"id: " + event_id.encode("utf-8") if event_id else b"id:"
+    return head + b"\nevent: message\ndata: " + payload + b"\n\n"
+
+
+def encode_retry(retry: int) -> bytes:
+    """Encode a block holding only a ``retry`` field (how long to wait before reconnecting).
+
+    It dispatches no event; a client only updates its reconnection time.
+
+    Raises:
+        ValueError: If ``retry`` is negative.
+    """
+    if retry < 0:
+        raise ValueError(f"SSE retry must be non-negative: {retry!r}")
+    return f"retry: {retry:d}\n\n".encode()
 
 
 def encode_comment(text: str = "") -> bytes:

@@ -1,7 +1,7 @@
 """The ASGI application: HTTP in, sessions and streams out.
 
 Every refusal goes through the status table in :mod:`trio_mcp_http._core.rejections`; every SSE
-response is written by :func:`~trio_mcp_http._transport.streams.write_sse` alone. The ASGI
+response is written by :func:`~trio_mcp_http._transport.writer.write_sse` alone. The ASGI
 ``lifespan`` scope opens the session manager's nursery when the app runs under
 ``hypercorn -k trio module:app``.
 """
@@ -42,19 +42,21 @@ from .._core.jsonrpc import (
 from .._core.rejections import Rejection, rejection_response
 from .._core.versions import HANDSHAKE_VERSIONS, Era, Revision, negotiate, revision
 from .config import ServerConfig
+from .connection import Connection
 from .manager import SessionManager, SessionRefused
 from .session import CloseReason, Session
-from .streams import ASGIReceive, ASGISend, Connection, JsonReply, Output, SseStream, write_sse
+from .sinks import JsonReply, Output, SseStream
+from .writer import write_sse
 
 if TYPE_CHECKING:
     from .._application import Application
+    from .asgi_types import ASGIReceive, ASGISend, Scope
 from .._core.auth import AuthConfig, bearer_token
 
 __all__ = ["McpApp"]
 
 log = logging.getLogger("trio_mcp_http.asgi")
 
-Scope = dict[str, Any]
 _Peer = tuple[Any, Any]
 
 _SESSION_HEADER: Final = b"mcp-session-id"

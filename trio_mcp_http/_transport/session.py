@@ -47,12 +47,14 @@ from .._core.jsonrpc import (
     as_request_id,
     dump_message,
 )
-from .streams import Connection, Output, SseStream, message_event
+from .._core.sse import encode_message
+from .sinks import Output, SseStream
 
 if TYPE_CHECKING:
     from .._application import Application
     from .._core.events import EventStore
     from .._core.versions import Revision
+    from .connection import Connection
 
 __all__ = ["CloseReason", "Session"]
 
@@ -561,7 +563,9 @@ class Session:
         replay = self.store.replay(self.session_id, last_event_id)
         if replay.status is not ReplayStatus.OK:
             return replay.status, None
-        preamble = b"".join(message_event(payload, event_id) for event_id, payload in replay.events)
+        preamble = b"".join(
+            encode_message(payload, event_id) for event_id, payload in replay.events
+        )
         if replay.stream_id == "g":
             stream = self.standalone
             if stream is None:
