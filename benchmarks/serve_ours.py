@@ -8,7 +8,7 @@ falls back to ``bench`` if that module is missing; ``bench`` is an ``McpServer``
 ``async def echo(text) -> str`` tool, the same tool as the SDK server of ``serve_sdk.py``;
 ``tiny`` is ``tests.helpers:TinyApp`` (JSON-RPC method ``echo``, for harness development).
 
-Statistics (``running.manager.statistics()`` plus VmRSS) are served as JSON on
+Statistics (``running.statistics()`` plus VmRSS) are served as JSON on
 ``127.0.0.1:<stats-port>`` by a side thread, outside the measured endpoint. The process stops
 by itself after ``--max-seconds`` and on SIGTERM/SIGINT (graceful drain).
 """

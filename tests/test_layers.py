@@ -86,6 +86,7 @@ def test_imports_respect_the_layers(path: Path) -> None:
 
 
 def test_the_walker_sees_relative_imports() -> None:
-    names = imports_of(ROOT / "_transport" / "app.py")
+    names = imports_of(ROOT / "_transport" / "handshake_era.py")
     assert "trio_mcp_http._core.jsonrpc" in names
     assert "trio_mcp_http._transport.session" in names
+    assert "trio_mcp_http._application" in imports_of(ROOT / "server" / "__init__.py")

@@ -7,6 +7,7 @@ reclaimed without a DELETE, and long requests or open streams are never cut by i
 from ._application import (
     Application,
     BackChannelUnavailable,
+    ClientRequestTimeout,
     RequestContext,
     SessionContext,
     SessionHandler,
@@ -35,6 +36,7 @@ __all__ = [
     "Application",
     "AuthConfig",
     "BackChannelUnavailable",
+    "ClientRequestTimeout",
     "CloseReason",
     "ErrorObject",
     "ErrorResponse",

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._core.jsonrpc import REQUEST_TIMEOUT, JsonRpcError
+
 if TYPE_CHECKING:
     from ._core.jsonrpc import Notification, Request, RequestId
 
 __all__ = [
     "Application",
     "BackChannelUnavailable",
+    "ClientRequestTimeout",
     "RequestContext",
     "SessionContext",
     "SessionHandler",
@@ -39,6 +42,28 @@ class BackChannelUnavailable(Exception):
     when no standalone stream is open for an unrelated request, and when the session closes
     while the request is pending.
     """
+
+
+class ClientRequestTimeout(JsonRpcError):
+    """The client did not answer a server-to-client request within ``client_request_timeout``.
+
+    The transport has told the client (``notifications/cancelled``). As a JSON-RPC error
+    (code -32001, the code the MCP SDKs use for a request timeout) it answers the handler's
+    own request when the handler lets it propagate.
+
+    Args:
+        method: The request that got no answer.
+        timeout: The seconds waited.
+    """
+
+    def __init__(self, method: str, timeout: float) -> None:
+        super().__init__(
+            REQUEST_TIMEOUT,
+            f"The client did not answer {method} within {timeout:g} seconds",
+            {"method": method, "timeout": timeout},
+        )
+        self.method = method
+        self.timeout = timeout
 
 
 class SessionContext(Protocol):
@@ -81,6 +106,7 @@ class SessionContext(Protocol):
 
         Raises:
             JsonRpcError: The client answered with an error.
+            ClientRequestTimeout: No answer within ``client_request_timeout``.
             BackChannelUnavailable: No standalone stream is open, or the session closed.
         """
 
@@ -117,6 +143,7 @@ class RequestContext(Protocol):
 
         Raises:
             JsonRpcError: The client answered with an error.
+            ClientRequestTimeout: No answer within ``client_request_timeout``.
             BackChannelUnavailable: There is no stream to send it on (JSON response mode,
                 stateless mode) or the session closed.
         """

@@ -11,7 +11,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
-from trio_mcp_http import McpApp, ServerConfig, SessionManager
+from trio_mcp_http import McpApp, ServerConfig
 from trio_mcp_http.server import McpServer
 
 server = McpServer("mounted")
@@ -23,9 +23,8 @@ def hello(name: str) -> str:
     return f"Hello, {name}!"
 
 
-config = ServerConfig()
-manager = SessionManager(server, config)
-mcp = McpApp(server, config, manager=manager)
+mcp = McpApp(server, ServerConfig())
+manager = mcp.manager  # run by this program, so it decides when sessions drain
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

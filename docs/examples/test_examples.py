@@ -124,7 +124,7 @@ async def test_embedded_program_serves_and_stops_on_its_trigger() -> None:
             async with open_client(running.url) as client:
                 result = await client.call_tool("ticks_so_far")
                 assert int(result.content[0]["text"]) >= 1
-            assert running.manager.statistics().sessions_opened == 1
+            assert running.statistics().sessions_opened == 1
             stop.set()  # drain, then embedded.main cancels its background task and returns
 
 
@@ -352,7 +352,7 @@ async def test_mounted_app_with_own_session_manager() -> None:
             assert answer.startswith(b"HTTP/1.1 200")
             assert b"\r\n\r\n2\r\nok\r\n" in answer
             stop.set()
-    assert mounted.manager.statistics().sessions == 0
+    assert mounted.mcp.statistics().sessions == 0
 
 
 async def test_raw_application() -> None:

@@ -77,7 +77,7 @@ async def test_an_idle_session_expires_and_then_answers_404(
         assert (await call(app, session_id)).status == 200
         await trio.sleep(1800)  # nothing in flight for the whole idle timeout
         assert (await call(app, session_id)).status == 404
-        assert app.manager.statistics().sessions_closed == {"idle": 1}
+        assert app.statistics().sessions_closed == {"idle": 1}
 
 
 async def test_an_open_get_stream_keeps_the_session(

@@ -249,8 +249,8 @@ async def test_close_sends_delete(autojump_clock: trio.testing.MockClock) -> Non
         [delete] = server.of("DELETE")
         assert delete.headers["mcp-session-id"] == session_id
         await settle()
-        assert mcp.manager.statistics().sessions == 0
-        assert mcp.manager.statistics().sessions_closed == {"deleted": 1}
+        assert mcp.statistics().sessions == 0
+        assert mcp.statistics().sessions_closed == {"deleted": 1}
 
 
 async def test_delete_on_close_false_keeps_the_session(
@@ -260,7 +260,7 @@ async def test_delete_on_close_false_keeps_the_session(
         async with open_client(URL, connect=server.connect, delete_on_close=False):
             pass
         assert server.of("DELETE") == []
-        assert mcp.manager.statistics().sessions == 1
+        assert mcp.statistics().sessions == 1
 
 
 async def test_body_exception_propagates_unwrapped_and_session_is_deleted(
@@ -285,11 +285,11 @@ async def test_session_loss_starts_a_new_session_and_retries_once(
         async with open_client(URL, connect=server.connect, on_session_reset=on_reset) as client:
             old = client.session_id
             assert old is not None
-            session = mcp.manager.get(old)
+            session = mcp.manager._find(old)
             assert session is not None
-            mcp.manager.terminate(session, CloseReason.IDLE)
+            mcp.manager._terminate(session, CloseReason.IDLE)
             await settle()
-            assert mcp.manager.get(old) is None
+            assert mcp.manager._find(old) is None
             assert await client.request("echo", {"text": "again"}) == {"echo": "again"}
             assert client.session_resets == 1
             assert client.session_id not in (None, old)
@@ -306,11 +306,11 @@ async def test_concurrent_requests_hitting_404_share_one_new_session(
     async with served() as (server, mcp, tiny), open_client(URL, connect=server.connect) as client:
         old = client.session_id
         assert old is not None
-        session = mcp.manager.get(old)
+        session = mcp.manager._find(old)
         assert session is not None
-        mcp.manager.terminate(session, CloseReason.IDLE)
+        mcp.manager._terminate(session, CloseReason.IDLE)
         await settle()
-        assert mcp.manager.get(old) is None
+        assert mcp.manager._find(old) is None
         results: list[dict[str, Any]] = []
 
         async def echo(i: int) -> None:
@@ -331,11 +331,11 @@ async def test_notification_is_accepted_and_reinitializes_on_404(
         await client.notify("custom/one", {"x": 1})
         old = client.session_id
         assert old is not None
-        session = mcp.manager.get(old)
+        session = mcp.manager._find(old)
         assert session is not None
-        mcp.manager.terminate(session, CloseReason.IDLE)
+        mcp.manager._terminate(session, CloseReason.IDLE)
         await settle()
-        assert mcp.manager.get(old) is None
+        assert mcp.manager._find(old) is None
         await client.notify("custom/two")
         assert client.session_resets == 1
         await settle()

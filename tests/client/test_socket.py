@@ -78,7 +78,7 @@ async def test_full_session_over_a_socket() -> None:
             await trio.testing.wait_all_tasks_blocked()
             assert len(app.cancelled) == 1
         await trio.testing.wait_all_tasks_blocked()
-        stats = running.manager.statistics()
+        stats = running.statistics()
         assert stats.sessions == 0
         assert stats.sessions_closed == {"deleted": 1}
 
@@ -95,9 +95,9 @@ async def test_session_loss_over_a_socket() -> None:
     async with serving(app) as running, open_client(running.url) as client:
         old = client.session_id
         assert old is not None
-        session = running.manager.get(old)
+        session = running.manager._find(old)
         assert session is not None
-        running.manager.terminate(session, CloseReason.IDLE)
+        running.manager._terminate(session, CloseReason.IDLE)
         await trio.testing.wait_all_tasks_blocked()
         assert await client.request("echo", {"text": "back"}) == {"echo": "back"}
         assert client.session_resets == 1

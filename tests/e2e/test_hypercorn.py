@@ -76,7 +76,7 @@ async def test_session_lifecycle_over_real_sockets(server: RunningServer) -> Non
         async with request(server.url, "POST", session, rpc("echo", id=4)) as response:
             assert response.status == 404
             assert json.loads(await response.body())["error"]["message"] == "Session not found"
-        assert server.manager.statistics().sessions == 0
+        assert server.statistics().sessions == 0
 
 
 async def test_shutdown_ends_get_streams_cleanly() -> None:
@@ -93,7 +93,7 @@ async def test_shutdown_ends_get_streams_cleanly() -> None:
                 await stream.body()
                 assert stream.complete  # the terminating chunk arrived: no truncated response
         # serve() has returned: every session ended with it.
-        stats = running.manager.statistics()
+        stats = running.statistics()
         assert (stats.sessions, stats.session_tasks, stats.sessions_closed) == (
             0,
             0,
@@ -122,4 +122,4 @@ async def test_oversized_header_block_is_refused(server: RunningServer) -> None:
         huge = [*POST_HEADERS, ("x-padding", "p" * 64 * 1024)]  # over h11's 16 KiB bound
         async with request(server.url, "POST", huge, init_body()) as response:
             assert response.status == 431
-        assert server.manager.statistics().sessions_opened == 0
+        assert server.statistics().sessions_opened == 0

@@ -84,4 +84,4 @@ async def test_drain_finishes_in_flight_requests_and_refuses_new_sessions() -> N
         assert json.loads(fast_events[-1].data)["result"] == {"slept": 0.2}
         slow_answer = json.loads(slow_events[-1].data)
         assert (slow_answer["id"], slow_answer["error"]["code"]) == ("slow", -32800)
-        assert running.manager.statistics().sessions_closed == {"shutdown": 1}
+        assert running.statistics().sessions_closed == {"shutdown": 1}

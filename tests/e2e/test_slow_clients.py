@@ -180,10 +180,10 @@ async def test_clients_cut_for_not_reading_leave_no_descriptors_behind() -> None
                     await response.body()
                 headers = [*POST_HEADERS, ("mcp-session-id", sid)]
                 stalled = await open_unread_get(running.port, sid)
-                while not running.manager.statistics().streams:  # noqa: ASYNC110 (real I/O)
+                while not running.statistics().streams:  # noqa: ASYNC110 (real I/O)
                     await trio.sleep(0.01)
                 big = rpc("broadcast", {"data": "x" * 200_000})
-                while running.manager.statistics().streams:
+                while running.statistics().streams:
                     async with request(running.url, "POST", headers, big) as response:
                         await response.body()
                     await trio.sleep(0.05)

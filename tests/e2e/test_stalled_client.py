@@ -48,9 +48,9 @@ async def test_stalled_reader_is_cut_and_shutdown_completes() -> None:
                 assert response.status == 200
                 await response.body()
             with trio.fail_after(5):  # the cut stream's writer gets unstuck and ends
-                while running.manager.statistics().streams:  # noqa: ASYNC110 (real socket I/O)
+                while running.statistics().streams:  # noqa: ASYNC110 (real socket I/O)
                     await trio.sleep(0.05)
             running.shutdown()
         stalled.socket.close()
-    stats = running.manager.statistics()
+    stats = running.statistics()
     assert (stats.sessions, stats.streams, stats.session_tasks) == (0, 0, 0)

@@ -140,7 +140,7 @@ async def test_demo_server(kind: ClientKind, demo: RunningServer) -> None:
     # The DELETE ended the session on the server, and nothing of it is left.
     with trio.fail_after(5):
         await trio.testing.wait_all_tasks_blocked()
-    stats = demo.manager.statistics()
+    stats = demo.statistics()
     assert stats.sessions == 0
     assert stats.sessions_opened == 1
     assert stats.sessions_closed == {"deleted": 1}
@@ -165,7 +165,7 @@ async def test_client_cancellation(kind: ClientKind, demo: RunningServer) -> Non
     assert [e for e in http if e["method"] == "DELETE"] == []
     with trio.fail_after(5):
         await trio.testing.wait_all_tasks_blocked()
-    stats = demo.manager.statistics()
+    stats = demo.statistics()
     assert stats.requests_in_flight == 0
     assert stats.sessions == 1
     assert stats.sessions_closed == {}

@@ -26,8 +26,8 @@ class Probe:
         self.cancelled = 0
 
 
-def asking_server(probe: Probe, timeout: float = 60.0) -> McpServer:
-    server = McpServer("asking", client_request_timeout=timeout)
+def asking_server(probe: Probe) -> McpServer:
+    server = McpServer("asking")
 
     @server.tool()
     async def ask(prompt: str, ctx: Context) -> str:
@@ -218,8 +218,9 @@ async def test_malformed_client_answer_fails_the_tool() -> None:
 async def test_unanswered_request_times_out_and_is_cancelled(
     autojump_clock: trio.abc.Clock,
 ) -> None:
+    config = ServerConfig(client_request_timeout=5)  # the one timeout of client requests
     async with connected(
-        asking_server(Probe(), timeout=5), capabilities=ALL_CAPABILITIES
+        asking_server(Probe()), capabilities=ALL_CAPABILITIES, config=config
     ) as client:
         start = trio.current_time()
         params = {"name": "ask", "arguments": {"prompt": "x"}}
@@ -231,7 +232,7 @@ async def test_unanswered_request_times_out_and_is_cancelled(
     assert cancel == {
         "jsonrpc": "2.0",
         "method": "notifications/cancelled",
-        "params": {"requestId": request["id"], "reason": "cancelled by the server"},
+        "params": {"requestId": request["id"], "reason": "timed out"},
     }
     assert rest[-1]["result"] == {
         "content": [

@@ -207,5 +207,3 @@ async def test_stateless_handler_counts_as_initialized() -> None:
 def test_server_rejects_bad_settings() -> None:
     with pytest.raises(ValueError, match="page_size"):
         McpServer("s", page_size=0)
-    with pytest.raises(ValueError, match="client_request_timeout"):
-        McpServer("s", client_request_timeout=0)

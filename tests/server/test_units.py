@@ -217,7 +217,7 @@ def test_completion_result_caps_values() -> None:
 
 async def initialized(capabilities: dict[str, Any]) -> tuple[ServerSession, FakeSession]:
     session = FakeSession(protocol_version="2025-06-18")  # negotiated by the transport
-    handler = McpServer("s", client_request_timeout=1).open_session(session)
+    handler = McpServer("s").open_session(session)
     params = {
         "protocolVersion": "2025-06-18",
         "capabilities": capabilities,

@@ -115,7 +115,7 @@ async def test_session_is_bound_to_the_principal_that_created_it() -> None:
             mcp, "DELETE", headers=[("authorization", "Bearer bob-token"), ("mcp-session-id", sid)]
         ) as deleted:
             assert deleted.status == 404
-        assert mcp.manager.get(sid) is not None
+        assert mcp.manager._find(sid) is not None
 
 
 def test_auth_config_requires_an_authorization_server() -> None:

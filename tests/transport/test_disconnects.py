@@ -36,7 +36,7 @@ def scope_for(sid: str | None) -> dict[str, Any]:
 
 async def assert_nothing_in_flight(mcp: McpApp) -> None:
     await trio.testing.wait_all_tasks_blocked()
-    stats = mcp.manager.statistics()
+    stats = mcp.statistics()
     assert (stats.streams, stats.requests_in_flight) == (0, 0)
     assert stats.sessions == stats.idle_sessions
 

@@ -62,7 +62,7 @@ async def test_delete_terminates_and_later_requests_get_404() -> None:
         sid = await initialize(mcp)
         async with asgi_request(mcp, "DELETE", headers=[("mcp-session-id", sid)]) as response:
             assert response.status == 200
-        assert mcp.manager.statistics().sessions == 0
+        assert mcp.statistics().sessions == 0
         assert (await call(mcp, rpc("echo"), sid))[0] == 404
         async with asgi_request(mcp, "DELETE", headers=[("mcp-session-id", sid)]) as response:
             assert response.status == 404
@@ -246,7 +246,7 @@ async def test_failed_initialize_leaves_no_session() -> None:
             (message,) = await read_messages(response)
         assert message["error"]["code"] == -32602
         await trio.testing.wait_all_tasks_blocked()
-        assert mcp.manager.statistics().sessions == 0
+        assert mcp.statistics().sessions == 0
         assert (await call(mcp, rpc("echo"), sid))[0] == 404
 
 

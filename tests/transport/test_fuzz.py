@@ -144,7 +144,7 @@ async def test_random_traffic_never_5xx_never_leaks(
         json_response=json_mode,
         event_store=MemoryEventStore(),
         max_sessions=3,
-        max_pending_sessions=2,
+        max_uninitialized_sessions=2,
         initialize_timeout=20,
         keepalive_interval=10,
         client_request_timeout=10,
@@ -182,7 +182,7 @@ async def test_random_traffic_never_5xx_never_leaks(
                         assert (response.status, error["error"]["code"]) in TABLE
             await trio.sleep(request["wait"])
         await trio.sleep(100)  # past every idle and initialize timeout
-        stats = mcp.manager.statistics()
+        stats = mcp.statistics()
         assert (stats.sessions, stats.streams, stats.requests_in_flight, stats.session_tasks) == (
             0,
             0,

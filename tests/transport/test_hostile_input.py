@@ -350,10 +350,10 @@ async def test_a_flooder_never_evicts_another_clients_handshake(
 ) -> None:
     """The race from the issue: real clients between initialize and notifications/initialized.
 
-    With ``max_pending_sessions=10``, a flooder opening 20 handshakes in that moment evicted
+    With ``max_uninitialized_sessions=10``, a flooder opening 20 handshakes in that moment evicted
     the real client's session (its notifications/initialized got 404) before the quota.
     """
-    config = ServerConfig(max_pending_sessions=10, initialize_timeout=30)
+    config = ServerConfig(max_uninitialized_sessions=10, initialize_timeout=30)
     async with running_app(config) as (mcp, _):
         failures = 0
         for i in range(200):
@@ -367,15 +367,15 @@ async def test_a_flooder_never_evicts_another_clients_handshake(
             status, _ = await call(mcp, rpc("echo", {"text": "x"}), sid, client=real)
             failures += status != 200
         assert failures == 0
-        stats = mcp.manager.statistics()
-        assert stats.uninitialized_sessions == config.pending_sessions_per_client == 4
+        stats = mcp.statistics()
+        assert stats.uninitialized_sessions == config.uninitialized_sessions_per_client == 4
         assert stats.sessions == 200 + 4
 
 
 async def test_the_flooder_gets_503_when_all_its_handshakes_are_in_flight(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    config = ServerConfig(max_pending_sessions=8, max_pending_sessions_per_client=2)
+    config = ServerConfig(max_uninitialized_sessions=8, max_uninitialized_sessions_per_client=2)
     flooder = ("10.6.6.6", 666)
     async with running_app(config) as (mcp, tiny):
         sids = [await start_session(mcp, client=flooder) for _ in range(2)]

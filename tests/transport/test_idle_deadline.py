@@ -6,7 +6,7 @@ import trio
 import trio.testing
 
 from tests.helpers import TinyApp, call, initialize, rpc, running_app, start_session
-from trio_mcp_http import CloseReason, McpApp, ServerConfig, SessionManager
+from trio_mcp_http import CloseReason, McpApp, ServerConfig
 from trio_mcp_http.testing import asgi_request
 
 IDLE = 60.0
@@ -17,10 +17,10 @@ def closed_log(
     app: TinyApp, config: ServerConfig
 ) -> tuple[McpApp, list[tuple[float, str | None, CloseReason]]]:
     log: list[tuple[float, str | None, CloseReason]] = []
-    manager = SessionManager(
+    mcp = McpApp(
         app, config, on_session_closed=lambda sid, why: log.append((trio.current_time(), sid, why))
     )
-    return McpApp(app, config, manager=manager), log
+    return mcp, log
 
 
 async def serve_manager(nursery: trio.Nursery, mcp: McpApp) -> None:
@@ -39,10 +39,10 @@ async def test_expiry_exactly_idle_timeout_after_last_request_ends(
     assert status == 200
     last_end = trio.current_time()
     await trio.sleep(IDLE - 0.5)
-    assert mcp.manager.get(sid) is not None
+    assert mcp.manager._find(sid) is not None
     await trio.sleep(1)
     assert log == [(last_end + IDLE, sid, CloseReason.IDLE)]
-    assert mcp.manager.statistics().sessions == 0
+    assert mcp.statistics().sessions == 0
     status, body = await call(mcp, rpc("echo", {"text": "x"}), sid)
     assert status == 404
     assert body[0]["error"]["message"] == "Session not found"
@@ -54,7 +54,7 @@ async def test_long_tool_call_outlives_idle_timeout(autojump_clock: trio.testing
         status, body = await call(mcp, rpc("sleep", {"seconds": 10 * IDLE}), sid)
         assert (status, body[-1]["result"]) == (200, {"slept": 10 * IDLE})
         assert tiny.cancelled == []
-        assert mcp.manager.get(sid) is not None
+        assert mcp.manager._find(sid) is not None
         status, _ = await call(mcp, rpc("echo", {"text": "still here"}), sid)
         assert status == 200
 
@@ -78,10 +78,12 @@ async def test_handler_outlives_a_disconnected_post_stream(
         # The disconnect is not a cancellation (spec): the handler keeps the session alive.
         await trio.sleep(3 * IDLE)
         assert tiny.cancelled == []
-        assert mcp.manager.get(sid) is not None
-        assert mcp.manager.statistics().requests_in_flight == 0
+        assert mcp.manager._find(sid) is not None
+        stats = mcp.statistics()
+        assert (stats.requests_in_flight, stats.streams) == (1, 0)  # handled, not streamed
         await trio.sleep(2 * IDLE + IDLE + 1)  # handler ends at 5*IDLE, expiry IDLE later
-        assert mcp.manager.get(sid) is None
+        assert mcp.statistics().requests_in_flight == 0
+        assert mcp.manager._find(sid) is None
 
 
 async def test_open_get_stream_holds_session_and_expiry_starts_when_it_closes(
@@ -124,7 +126,7 @@ async def test_idle_timeout_none_keeps_sessions(autojump_clock: trio.testing.Moc
     async with running_app(ServerConfig(idle_timeout=None)) as (mcp, _):
         sid = await initialize(mcp)
         await trio.sleep(10**7)
-        assert mcp.manager.get(sid) is not None
+        assert mcp.manager._find(sid) is not None
 
 
 async def test_ten_thousand_abandoned_sessions_are_reclaimed(
@@ -135,16 +137,16 @@ async def test_ten_thousand_abandoned_sessions_are_reclaimed(
         ServerConfig(
             idle_timeout=IDLE,
             max_sessions=n,
-            max_pending_sessions=n,
-            max_pending_sessions_per_client=n,
+            max_uninitialized_sessions=n,
+            max_uninitialized_sessions_per_client=n,
         )
     ) as (mcp, tiny):
         ids = [await start_session(mcp) for _ in range(n)]
         assert len(set(ids)) == n
-        stats = mcp.manager.statistics()
+        stats = mcp.statistics()
         assert (stats.sessions, stats.idle_sessions) == (n, n)
         await trio.sleep(IDLE + 1)
-        stats = mcp.manager.statistics()
+        stats = mcp.statistics()
         assert (stats.sessions, stats.idle_sessions, stats.streams, stats.requests_in_flight) == (
             0,
             0,
@@ -152,7 +154,7 @@ async def test_ten_thousand_abandoned_sessions_are_reclaimed(
             0,
         )
         assert stats.sessions_closed == {"idle": n}
-        assert all(mcp.manager.get(sid) is None for sid in ids)
+        assert all(mcp.manager._find(sid) is None for sid in ids)
         assert len(tiny.sessions) == n
 
 
@@ -160,27 +162,27 @@ async def test_flood_of_abandoned_initializes_never_locks_new_clients_out(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     config = ServerConfig(
-        idle_timeout=IDLE, max_sessions=100, max_pending_sessions=10, initialize_timeout=5
+        idle_timeout=IDLE, max_sessions=100, max_uninitialized_sessions=10, initialize_timeout=5
     )
     async with running_app(config) as (mcp, _):
         real = await initialize(mcp)  # a well-behaved client, handshake complete
         # Abandoned after initialize: they never send notifications/initialized. One source
         # keeps at most its quota of unfinished handshakes (a quarter of 10, at least 4).
         flood = [await start_session(mcp, client=FLOODER) for _ in range(300)]
-        stats = mcp.manager.statistics()
+        stats = mcp.statistics()
         assert (stats.sessions, stats.uninitialized_sessions) == (5, 4)
-        assert mcp.manager.get(real) is not None  # the flood evicted only its own handshakes
+        assert mcp.manager._find(real) is not None  # the flood evicted only its own handshakes
         # Other sources fill the rest of the cap; at the cap the flooder's go first.
         others = [await start_session(mcp, client=(f"10.0.0.{i}", 1)) for i in range(6)]
         more_flood = [await start_session(mcp, client=FLOODER) for _ in range(50)]
-        stats = mcp.manager.statistics()
+        stats = mcp.statistics()
         assert (stats.sessions, stats.uninitialized_sessions) == (11, 10)
-        assert all(mcp.manager.get(sid) is not None for sid in others)
+        assert all(mcp.manager._find(sid) is not None for sid in others)
         newcomer = await initialize(mcp, client=("10.0.1.1", 1))
         assert (await call(mcp, rpc("echo"), newcomer))[0] == 200
         flood += more_flood
         # Unfinished handshakes expire after the (short) initialize timeout, real ones do not.
         await trio.sleep(5 + 1)
-        stats = mcp.manager.statistics()
+        stats = mcp.statistics()
         assert (stats.sessions, stats.uninitialized_sessions) == (2, 0)
-        assert all(mcp.manager.get(sid) is None for sid in flood)
+        assert all(mcp.manager._find(sid) is None for sid in flood)

@@ -218,7 +218,7 @@ async def test_resumed_stream_holds_the_session(autojump_clock: trio.testing.Moc
         async with asgi_request(mcp, "GET", headers=resume_headers(sid, prime.id)) as resumed:
             rest = await read_until_end(resumed)
         assert rest[-1][1]["result"] == {"sent": 2}
-        assert mcp.manager.get(sid) is not None
+        assert mcp.manager._find(sid) is not None
 
 
 async def test_standalone_stream_resume_gets_missed_notifications() -> None:
@@ -281,7 +281,7 @@ async def test_store_freed_on_idle_expiry_and_delete(
             pass
         await trio.sleep(IDLE + 1)
         assert store.total_bytes == 0
-        assert mcp.manager.statistics().sessions == 0
+        assert mcp.statistics().sessions == 0
 
 
 async def test_event_store_that_raises_does_not_break_the_session() -> None:

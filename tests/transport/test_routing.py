@@ -271,7 +271,7 @@ async def test_at_cap_least_recently_active_idle_session_is_evicted(
         assert (await call(mcp, rpc("echo"), second))[0] == 404
         assert (await call(mcp, rpc("echo"), first))[0] == 200
         assert (await call(mcp, rpc("echo"), third))[0] == 200
-        assert mcp.manager.statistics().sessions_closed == {"evicted": 1}
+        assert mcp.statistics().sessions_closed == {"evicted": 1}
 
 
 async def test_at_cap_with_every_session_busy_new_sessions_get_503() -> None:
@@ -309,7 +309,7 @@ async def test_stateless_mode_serves_each_post_alone_and_leaks_nothing(
         _, body = await call(mcp, rpc("ask", id=1))
         assert "stateless" in body[0]["error"]["message"]
         await trio.testing.wait_all_tasks_blocked()
-        stats = mcp.manager.statistics()
+        stats = mcp.statistics()
         assert (stats.sessions, stats.streams, stats.requests_in_flight, stats.session_tasks) == (
             0,
             0,
@@ -355,7 +355,7 @@ async def test_unanswered_client_request_times_out_with_cancellation(
             final = await next_message(response)
         assert final["id"] == "q"
         assert final["error"]["code"] == -32001
-        assert mcp.manager.statistics().requests_in_flight == 0
+        assert mcp.statistics().requests_in_flight == 0
 
 
 async def test_unrelated_request_pending_when_the_session_closes_fails_cleanly() -> None:

@@ -43,14 +43,14 @@ class ServerConfig:
         stateless: Serve every POST in isolation, with no session ids; GET and DELETE get 405.
         max_sessions: The most sessions alive at once. At the cap the least recently active
             idle session is evicted; when every session is busy, new ones get 503.
-        max_pending_sessions: The most sessions that have not finished the handshake
+        max_uninitialized_sessions: The most sessions that have not finished the handshake
             (``notifications/initialized``) at once; at this cap the oldest idle one of the
             client holding the most of them is evicted, so a flood of abandoned initializes
             never locks new clients out.
-        max_pending_sessions_per_client: The most unfinished handshakes one client address
+        max_uninitialized_sessions_per_client: The most unfinished handshakes one client address
             may hold; beyond it that client's own oldest idle one is evicted (and it gets 503
             when all of its handshakes are in flight), so one source can never evict another's
-            handshake. ``None``: a quarter of ``max_pending_sessions``, at least 4.
+            handshake. ``None``: a quarter of ``max_uninitialized_sessions``, at least 4.
         client_address_header: Take the client's address, for the per-client quotas, from
             this request header (its last comma-separated entry, as a reverse proxy appends
             it: ``"x-forwarded-for"``) instead of the TCP peer. Set it only when every request
@@ -105,8 +105,8 @@ class ServerConfig:
     json_response: bool = False
     stateless: bool = False
     max_sessions: int = 10_000
-    max_pending_sessions: int = 1000
-    max_pending_sessions_per_client: int | None = None
+    max_uninitialized_sessions: int = 1000
+    max_uninitialized_sessions_per_client: int | None = None
     client_address_header: str | None = None
     initialize_timeout: float = 60.0
     max_body_bytes: int = 4 * 1024 * 1024
@@ -132,15 +132,15 @@ class ServerConfig:
             raise ValueError("idle_timeout must be a positive number of seconds or None")
         if self.max_sessions < 1:
             raise ValueError("max_sessions must be at least 1")
-        if self.max_pending_sessions < 1:
-            raise ValueError("max_pending_sessions must be at least 1")
+        if self.max_uninitialized_sessions < 1:
+            raise ValueError("max_uninitialized_sessions must be at least 1")
         if not self.initialize_timeout > 0:
             raise ValueError("initialize_timeout must be positive")
         if (
-            self.max_pending_sessions_per_client is not None
-            and self.max_pending_sessions_per_client < 1
+            self.max_uninitialized_sessions_per_client is not None
+            and self.max_uninitialized_sessions_per_client < 1
         ):
-            raise ValueError("max_pending_sessions_per_client must be at least 1")
+            raise ValueError("max_uninitialized_sessions_per_client must be at least 1")
         if self.max_body_bytes < 1:
             raise ValueError("max_body_bytes must be at least 1")
         if self.max_batch_size < 1:
@@ -168,11 +168,11 @@ class ServerConfig:
             )
 
     @property
-    def pending_sessions_per_client(self) -> int:
+    def uninitialized_sessions_per_client(self) -> int:
         """The per-client quota of unfinished handshakes in force."""
-        if self.max_pending_sessions_per_client is not None:
-            return self.max_pending_sessions_per_client
-        return min(self.max_pending_sessions, max(4, self.max_pending_sessions // 4))
+        if self.max_uninitialized_sessions_per_client is not None:
+            return self.max_uninitialized_sessions_per_client
+        return min(self.max_uninitialized_sessions, max(4, self.max_uninitialized_sessions // 4))
 
     @property
     def connection_limit(self) -> int:

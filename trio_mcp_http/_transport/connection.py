@@ -73,6 +73,12 @@ class Connection:
         if self._reaper is not None:
             self._reaper.forget(self)
 
+    def bind_writer(self, scope: trio.CancelScope) -> None:
+        """The writer waits for frames in ``scope``: an abort cancels it (now, if aborted)."""
+        self._writer_scope = scope
+        if self.aborted:
+            scope.cancel()
+
     @property
     def open(self) -> bool:
         """Whether frames can still be queued."""

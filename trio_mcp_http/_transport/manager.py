@@ -1,4 +1,9 @@
-"""The session manager: owns the nursery every session task runs in, and the registry."""
+"""The session manager: owns the nursery every session task runs in, and the registry.
+
+Its public face is small: :meth:`SessionManager.run` hosts the sessions, :meth:`drain` ends
+them gracefully, :attr:`running` tells whether it accepts sessions. The methods that take or
+return a session are the endpoint's (prefixed ``_``): the transport's ``Session`` is private.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,14 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from .reaper import Reaper
 from .session import CloseReason, Session
 
 if TYPE_CHECKING:
     from .._application import Application
     from .._core.versions import Revision
     from .config import ServerConfig
-from .reaper import Reaper
+    from .traffic import Traffic
 
 __all__ = ["SessionManager", "SessionRefused", "Statistics"]
 
@@ -33,7 +39,7 @@ class SessionRefused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Statistics:
-    """A snapshot of the manager's state.
+    """A snapshot of an endpoint's state, from :meth:`trio_mcp_http.McpApp.statistics`.
 
     Attributes:
         sessions: Sessions registered (live).
@@ -45,6 +51,7 @@ class Statistics:
         sessions_closed: Sessions ended since start, by reason value.
         session_tasks: Session, stateless-exchange and handler tasks alive in the manager's
             nursery (its reaper task not counted).
+        http_requests: HTTP requests being served (each holds a connection).
     """
 
     sessions: int
@@ -55,6 +62,7 @@ class Statistics:
     sessions_opened: int
     sessions_closed: dict[str, int]
     session_tasks: int
+    http_requests: int
 
 
 class SessionManager:
@@ -62,7 +70,7 @@ class SessionManager:
 
     Args:
         application: What the sessions serve.
-        config: Server options (idle timeout, session cap, ...).
+        config: Server options (idle timeout, session caps, ...).
         on_session_closed: Called with the session id and the reason whenever a session ends.
     """
 
@@ -73,7 +81,7 @@ class SessionManager:
         *,
         on_session_closed: Callable[[str | None, CloseReason], None] | None = None,
     ) -> None:
-        self.application = application
+        self._application = application
         self.config = config
         self._on_session_closed = on_session_closed
         self._sessions: dict[str, Session] = {}
@@ -81,18 +89,17 @@ class SessionManager:
         self._idle: dict[str, Session] = {}
         # Sessions that have not sent ``notifications/initialized`` yet, oldest first, and the
         # same sessions by the client address that opened them (for the per-client quota).
-        self._pending: dict[str, Session] = {}
-        self._pending_by_client: dict[str, dict[str, Session]] = {}
+        self._uninitialized: dict[str, Session] = {}
+        self._uninitialized_by_client: dict[str, dict[str, Session]] = {}
         self._client_of: dict[str, str] = {}
         self._nursery: trio.Nursery | None = None
         self._draining = False
         self._quiet = trio.Event()
-        self.streams = 0
-        self.requests_in_flight = 0
+        self._requests_in_flight = 0
         self._opened = 0
-        #: Enforces the write deadline of ending SSE connections (runs in :meth:`run`).
-        self.reaper = Reaper(config.write_timeout)
         self._closed: dict[str, int] = {}
+        #: Enforces the write deadline of ending SSE connections (runs in :meth:`run`).
+        self._reaper = Reaper(config.write_timeout)
 
     @property
     def running(self) -> bool:
@@ -107,7 +114,7 @@ class SessionManager:
             raise RuntimeError("SessionManager.run() is already running")
         try:
             async with trio.open_nursery() as nursery:
-                await nursery.start(self.reaper.run)
+                await nursery.start(self._reaper.run)
                 self._nursery = nursery
                 task_status.started(self)
                 await trio.sleep_forever()
@@ -116,14 +123,31 @@ class SessionManager:
             for session in list(self._sessions.values()):
                 session.terminate(CloseReason.SHUTDOWN)
 
-    def get(self, session_id: str) -> Session | None:
+    async def drain(self, grace: float) -> None:
+        """Refuse new sessions, close standalone streams, let in-flight work end, then cancel.
+
+        Args:
+            grace: Seconds in-flight requests get to finish before they are cancelled.
+        """
+        self._draining = True
+        for session in list(self._sessions.values()):
+            session.close_standalone_stream()  # with a retry hint, so clients come back later
+        if self._busy_sessions():
+            with trio.move_on_after(grace):
+                await self._quiet.wait()
+        for session in list(self._sessions.values()):
+            self._terminate(session, CloseReason.SHUTDOWN)
+
+    # -- for the endpoint ---------------------------------------------------------------------
+
+    def _find(self, session_id: str) -> Session | None:
         """Return the live session with this id, or ``None`` (unknown, ended or ending)."""
         session = self._sessions.get(session_id)
         if session is None or session.closing:
             return None
         return session
 
-    def open_session(
+    def _start_session(
         self,
         revision: Revision,
         principal: str | None = None,
@@ -144,35 +168,53 @@ class SessionManager:
         Raises:
             SessionRefused: Shutting down, or at a cap with every candidate busy.
         """
-        if self._nursery is None or self._draining:
-            raise SessionRefused(shutting_down=True)
+        nursery = self._accepting()
         self._make_room(client_address)
         session_id = secrets.token_urlsafe(24)  # 192 bits, [A-Za-z0-9_-]
-        session = Session(
-            self.application,
-            session_id,
-            revision,
-            idle_timeout=self.config.idle_timeout,
-            on_idle=self._note_idle,
-            on_closed=self._session_closed,
-            work=self._nursery,
-            store=self.config.event_store,
-            retry_ms=self.config.retry_ms,
-            initialize_timeout=self.config.initialize_timeout,
-            on_initialized=self._note_initialized,
-            client_request_timeout=self.config.client_request_timeout,
-        )
+        session = Session(self._application, session_id, revision, owner=self, work=nursery)
         session.principal = principal
         session.acquire()
         self._sessions[session_id] = session
-        self._pending[session_id] = session
+        self._uninitialized[session_id] = session
         if client_address is not None:
             self._client_of[session_id] = client_address
-            self._pending_by_client.setdefault(client_address, {})[session_id] = session
+            self._uninitialized_by_client.setdefault(client_address, {})[session_id] = session
         self._opened += 1
-        self._nursery.start_soon(session.run)
+        nursery.start_soon(session.run)
         log.debug("session %s opened", _short(session_id))
         return session
+
+    def _start_exchange(self, revision: Revision) -> Session:
+        """Start an unregistered, id-less session for one stateless POST (already held)."""
+        nursery = self._accepting()
+        session = Session(self._application, None, revision, owner=self, work=nursery)
+        session.acquire()
+        nursery.start_soon(session.run)
+        return session
+
+    def _terminate(self, session: Session, reason: CloseReason) -> None:
+        """End a session now and deregister it at once (later requests get 404)."""
+        self._forget(session)
+        session.terminate(reason)
+
+    def _statistics(self, traffic: Traffic) -> Statistics:
+        """A snapshot of the sessions here and of the endpoint's HTTP ``traffic``."""
+        return Statistics(
+            sessions=len(self._sessions),
+            idle_sessions=len(self._idle),
+            uninitialized_sessions=len(self._uninitialized),
+            streams=traffic.streams,
+            requests_in_flight=self._requests_in_flight,
+            sessions_opened=self._opened,
+            sessions_closed=dict(self._closed),
+            session_tasks=0 if self._nursery is None else len(self._nursery.child_tasks) - 1,
+            http_requests=traffic.http_requests,
+        )
+
+    def _accepting(self) -> trio.Nursery:
+        if self._nursery is None or self._draining:
+            raise SessionRefused(shutting_down=True)
+        return self._nursery
 
     def _make_room(self, client_address: str | None) -> None:
         """Evict one idle session if a cap is reached, so that no client locks others out.
@@ -185,15 +227,15 @@ class SessionManager:
           active idle session.
         """
         if client_address is not None:
-            own = self._pending_by_client.get(client_address)
-            if own is not None and len(own) >= self.config.pending_sessions_per_client:
+            own = self._uninitialized_by_client.get(client_address)
+            if own is not None and len(own) >= self.config.uninitialized_sessions_per_client:
                 self._evict(_first_idle(own), "the client's quota of unfinished handshakes")
                 return
-        pending_full = len(self._pending) >= self.config.max_pending_sessions
-        if not pending_full and len(self._sessions) < self.config.max_sessions:
+        full = len(self._uninitialized) >= self.config.max_uninitialized_sessions
+        if not full and len(self._sessions) < self.config.max_sessions:
             return
         victim = self._idle_handshake()
-        if victim is None and not pending_full:
+        if victim is None and not full:
             victim = next(iter(self._idle.values()), None)
         self._evict(victim, "session cap")
 
@@ -202,71 +244,58 @@ class SessionManager:
 
         When that client has none idle (or clients are unknown), the oldest idle one at all.
         """
-        biggest = max(self._pending_by_client.values(), key=len, default=None)
+        biggest = max(self._uninitialized_by_client.values(), key=len, default=None)
         victim = None if biggest is None else _first_idle(biggest)
-        return victim if victim is not None else _first_idle(self._pending)
+        return victim if victim is not None else _first_idle(self._uninitialized)
 
     def _evict(self, victim: Session | None, why: str) -> None:
         if victim is None:
             raise SessionRefused(shutting_down=False)
         log.info("%s reached: evicting idle session %s", why, _short(victim.session_id))
-        self.terminate(victim, CloseReason.EVICTED)
-
-    def _note_initialized(self, session: Session) -> None:
-        assert session.session_id is not None
-        self._forget_pending(session.session_id)
-
-    def _forget_pending(self, session_id: str) -> None:
-        self._pending.pop(session_id, None)
-        client_address = self._client_of.pop(session_id, None)
-        if client_address is not None:
-            own = self._pending_by_client[client_address]
-            del own[session_id]
-            if not own:
-                del self._pending_by_client[client_address]
-
-    def open_exchange(self, revision: Revision) -> Session:
-        """Start an unregistered, id-less session for one stateless POST (already held)."""
-        if self._nursery is None or self._draining:
-            raise SessionRefused(shutting_down=True)
-        session = Session(
-            self.application,
-            None,
-            revision,
-            idle_timeout=None,
-            on_idle=_end_exchange,
-            on_closed=self._session_closed,
-            work=self._nursery,
-        )
-        session.acquire()
-        self._nursery.start_soon(session.run)
-        return session
-
-    def terminate(self, session: Session, reason: CloseReason) -> None:
-        """End a session now and deregister it at once (later requests get 404)."""
-        self._forget(session)
-        session.terminate(reason)
+        self._terminate(victim, CloseReason.EVICTED)
 
     def _forget(self, session: Session) -> None:
         if session.session_id is not None:
             self._sessions.pop(session.session_id, None)
             self._idle.pop(session.session_id, None)
-            self._forget_pending(session.session_id)
+            self._forget_uninitialized(session.session_id)
 
-    def _note_idle(self, session: Session, idle: bool) -> None:
+    def _forget_uninitialized(self, session_id: str) -> None:
+        self._uninitialized.pop(session_id, None)
+        client_address = self._client_of.pop(session_id, None)
+        if client_address is not None:
+            own = self._uninitialized_by_client[client_address]
+            del own[session_id]
+            if not own:
+                del self._uninitialized_by_client[client_address]
+
+    def _busy_sessions(self) -> bool:
+        return len(self._idle) != len(self._sessions)
+
+    # -- what sessions report (SessionOwner) ---------------------------------------------------
+
+    def note_idle(self, session: Session, idle: bool) -> None:
+        """A session became idle, or busy again (the idle dict's order is the LRU)."""
         session_id = session.session_id
         assert session_id is not None
         if idle and not session.closing:
             self._idle[session_id] = session
         else:
             self._idle.pop(session_id, None)
-        if idle and self._draining and not self._idle_count_mismatch():
+        if idle and self._draining and not self._busy_sessions():
             self._quiet.set()
 
-    def _idle_count_mismatch(self) -> bool:
-        return len(self._idle) != len(self._sessions)
+    def note_initialized(self, session: Session) -> None:
+        """A session's handshake completed: it is no longer counted as unfinished."""
+        assert session.session_id is not None
+        self._forget_uninitialized(session.session_id)
 
-    def _session_closed(self, session: Session) -> None:
+    def note_requests(self, delta: int) -> None:
+        """Count client requests being handled."""
+        self._requests_in_flight += delta
+
+    def note_closed(self, session: Session) -> None:
+        """A session (or exchange) ended: deregister it, count it, tell the hook."""
         self._forget(session)
         reason = session.close_reason or CloseReason.ERROR
         if session.session_id is not None:
@@ -277,46 +306,12 @@ class SessionManager:
                 self._on_session_closed(session.session_id, reason)
             except Exception:
                 log.exception("on_session_closed hook raised")
-        if self._draining and not self._idle_count_mismatch():
+        if self._draining and not self._busy_sessions():
             self._quiet.set()
-
-    async def drain(self, grace: float) -> None:
-        """Refuse new sessions, close standalone streams, let in-flight work end, then cancel.
-
-        Args:
-            grace: Seconds in-flight requests get to finish before they are cancelled.
-        """
-        self._draining = True
-        for session in list(self._sessions.values()):
-            session.close_standalone_stream()  # with a retry hint, so clients come back later
-        if self._idle_count_mismatch():
-            with trio.move_on_after(grace):
-                await self._quiet.wait()
-        for session in list(self._sessions.values()):
-            self.terminate(session, CloseReason.SHUTDOWN)
-
-    def statistics(self) -> Statistics:
-        """Return a cheap snapshot of sessions, streams and requests."""
-        return Statistics(
-            sessions=len(self._sessions),
-            idle_sessions=len(self._idle),
-            uninitialized_sessions=len(self._pending),
-            streams=self.streams,
-            requests_in_flight=self.requests_in_flight,
-            sessions_opened=self._opened,
-            sessions_closed=dict(self._closed),
-            session_tasks=0 if self._nursery is None else len(self._nursery.child_tasks) - 1,
-        )
 
 
 def _first_idle(sessions: dict[str, Session]) -> Session | None:
     return next((s for s in sessions.values() if not s.busy), None)
-
-
-def _end_exchange(session: Session, idle: bool) -> None:
-    """A stateless exchange ends, freeing everything, once nothing of it is in flight."""
-    if idle:
-        session.terminate(CloseReason.COMPLETED)
 
 
 def _short(session_id: str | None) -> str:

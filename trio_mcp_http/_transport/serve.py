@@ -16,7 +16,7 @@ from .app import McpApp
 if TYPE_CHECKING:
     from .._application import Application
     from .config import ServerConfig
-    from .manager import SessionManager
+    from .manager import SessionManager, Statistics
     from .session import CloseReason
 
 __all__ = ["RunningServer", "serve"]
@@ -32,14 +32,23 @@ class RunningServer:
         host: The address it listens on.
         port: The bound port (the real one when port 0 was asked for).
         url: The MCP endpoint URL, e.g. ``http://127.0.0.1:8000/mcp``.
-        manager: The session manager (for :meth:`~SessionManager.statistics`).
+        app: The ASGI application being served.
     """
 
     host: str
     port: int
     url: str
-    manager: SessionManager
+    app: McpApp
     _stop: trio.Event = field(default_factory=trio.Event)
+
+    @property
+    def manager(self) -> SessionManager:
+        """The session manager of :attr:`app`."""
+        return self.app.manager
+
+    def statistics(self) -> Statistics:
+        """A snapshot of sessions, requests and streams (see :meth:`McpApp.statistics`)."""
+        return self.app.statistics()
 
     def shutdown(self) -> None:
         """Ask the server to drain and stop; :func:`serve` returns once it has."""
@@ -116,7 +125,7 @@ async def serve(
         binds: list[str] = await nursery.start(run_hypercorn)
         bound = binds[0]
         bound_port = int(bound.rsplit(":", 1)[1])
-        running = RunningServer(host, bound_port, f"{bound}{app.config.path}", manager, stop)
+        running = RunningServer(host, bound_port, f"{bound}{app.config.path}", app, stop)
         log.info("serving MCP at %s", running.url)
         task_status.started(running)
 

@@ -87,7 +87,7 @@ class SseStream(Output):
         on_finished: Called once when the last owed response has been queued.
     """
 
-    __slots__ = ("connection", "finished", "on_finished", "session_id", "store", "stream_id")
+    __slots__ = ("_connection", "_finished", "_on_finished", "session_id", "store", "stream_id")
 
     def __init__(
         self,
@@ -101,26 +101,46 @@ class SseStream(Output):
         self.stream_id = stream_id
         self.session_id = session_id
         self.store = store if session_id is not None else None
-        self.connection: Connection | None = None
-        self.finished = False
-        self.on_finished = on_finished
+        self._connection: Connection | None = None
+        self._finished = False
+        self._on_finished = on_finished
+
+    @property
+    def finished(self) -> bool:
+        """Whether every owed response has been queued (or the stream was closed)."""
+        return self._finished
+
+    @property
+    def connection(self) -> Connection | None:
+        """The live connection, if one is attached."""
+        return self._connection
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is attached and still open."""
+        return self._connection is not None and self._connection.open
 
     @property
     def open(self) -> bool:
         """Whether a message sent now can reach the client (live, or stored for replay)."""
-        if self.finished:
+        if self._finished:
             return False
-        return self.store is not None or (self.connection is not None and self.connection.open)
+        return self.store is not None or self.connected
 
     def attach(self, connection: Connection, preamble: bytes = b"") -> None:
         """Make ``connection`` the live one (cutting any previous one), queueing ``preamble``."""
-        if self.connection is not None and self.connection is not connection:
-            self.connection.abort()
-        self.connection = connection
+        if self._connection is not None and self._connection is not connection:
+            self._connection.abort()
+        self._connection = connection
         if preamble:
             connection.push(preamble)
-        if self.finished:
+        if self._finished:
             connection.close()
+
+    def detach(self, connection: Connection) -> None:
+        """``connection``'s response is over: it is no longer the live one (if it still was)."""
+        if self._connection is connection:
+            self._connection = None
 
     def _event(self, payload: bytes | None, retry: int | None = None) -> bytes:
         event_id = None
@@ -140,10 +160,10 @@ class SseStream(Output):
 
     def deliver(self, payload: bytes) -> bool:
         """Store (if there is a store), then queue, a message as one SSE event."""
-        if self.finished:
+        if self._finished:
             return False
         frame = self._event(payload)
-        connection = self.connection
+        connection = self._connection
         pushed = connection is not None and connection.push(frame)
         return pushed or self.store is not None
 
@@ -160,13 +180,13 @@ class SseStream(Output):
 
     def close(self) -> None:
         """End the stream (and its connection, cleanly, after what is queued)."""
-        if self.finished:
+        if self._finished:
             return
-        self.finished = True
-        if self.connection is not None:
-            self.connection.close()
-        if self.on_finished is not None:
-            self.on_finished(self)
+        self._finished = True
+        if self._connection is not None:
+            self._connection.close()
+        if self._on_finished is not None:
+            self._on_finished(self)
 
     def close_connection(self, retry: int | None) -> None:
         """End the current connection but not the stream (SSE polling); the client resumes.
@@ -174,7 +194,7 @@ class SseStream(Output):
         Args:
             retry: Milliseconds the client should wait before reconnecting, sent first.
         """
-        connection = self.connection
+        connection = self._connection
         if connection is None:
             return
         if retry is not None:

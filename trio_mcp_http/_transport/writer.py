@@ -98,9 +98,7 @@ async def write_sse(
     if await put_queued():
         return not connection.aborted
     async with trio.open_nursery() as nursery:
-        connection._writer_scope = nursery.cancel_scope
-        if connection.aborted:
-            nursery.cancel_scope.cancel()
+        connection.bind_writer(nursery.cancel_scope)
         nursery.start_soon(_watch_disconnect, receive, connection)
         while True:
             with trio.move_on_after(keepalive_interval) as quiet:

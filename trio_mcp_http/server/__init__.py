@@ -42,7 +42,7 @@ from ._content import (
     TextResourceContents,
 )
 from ._context import Context
-from ._errors import CapabilityNotNegotiated, ClientRequestTimeout, McpError
+from ._errors import CapabilityNotNegotiated, McpError
 from ._handler import ServerSession
 from ._prompts import Prompt
 from ._resources import Resource, ResourceTemplate
@@ -57,7 +57,6 @@ __all__ = [
     "AudioContent",
     "BlobResourceContents",
     "CapabilityNotNegotiated",
-    "ClientRequestTimeout",
     "Completer",
     "ContentBlock",
     "Context",

@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import trio
 from pydantic import BaseModel, ValidationError
 
 from .._core.jsonrpc import INTERNAL_ERROR, as_request_id
 from .._core.levels import LogLevel, is_log_level, level_enabled
 from ._content import SamplingMessage, dump
-from ._errors import CapabilityNotNegotiated, ClientRequestTimeout, McpError
+from ._errors import CapabilityNotNegotiated, McpError
 from ._results import ElicitResult, Root, SamplingResult
 
 if TYPE_CHECKING:
@@ -42,8 +41,9 @@ class Context:
     messages pass when their level is at least the session's level, which is ``"info"`` until
     the client sends ``logging/setLevel``. Requests to the client (:meth:`sample`,
     :meth:`elicit`, :meth:`list_roots`, :meth:`ping`) are sent only when the client declared
-    the matching capability, and wait at most ``McpServer.client_request_timeout`` seconds for
-    the answer; a timeout cancels the request (the client gets ``notifications/cancelled``).
+    the matching capability, and wait at most the transport's ``client_request_timeout`` for
+    the answer; a timeout cancels the request (the client gets ``notifications/cancelled``)
+    and raises :class:`~trio_mcp_http.ClientRequestTimeout`.
     Cancellation of the handler itself (``notifications/cancelled`` from the client) is never
     caught here.
 
@@ -195,12 +195,7 @@ class Context:
     ) -> dict[str, Any]:
         if capability is not None and self._handler.client_capabilities.get(capability) is None:
             raise CapabilityNotNegotiated(capability, method)
-        timeout = self._handler.server.client_request_timeout
-        try:
-            with trio.fail_after(timeout):
-                return await self._request.send_request(method, params)
-        except trio.TooSlowError:
-            raise ClientRequestTimeout(method, timeout) from None
+        return await self._request.send_request(method, params)
 
     async def sample(
         self,
@@ -231,7 +226,7 @@ class Context:
 
         Raises:
             CapabilityNotNegotiated: The client did not declare ``sampling``.
-            ClientRequestTimeout: No answer within the server's client request timeout.
+            ClientRequestTimeout: No answer within ``client_request_timeout``.
             JsonRpcError: The client answered with an error (e.g. the user refused).
             BackChannelUnavailable: The request cannot reach the client (JSON response mode,
                 stateless mode).
@@ -266,7 +261,7 @@ class Context:
 
         Raises:
             CapabilityNotNegotiated: The client did not declare ``elicitation``.
-            ClientRequestTimeout: No answer within the server's client request timeout.
+            ClientRequestTimeout: No answer within ``client_request_timeout``.
             JsonRpcError: The client answered with an error.
             BackChannelUnavailable: The request cannot reach the client.
         """
@@ -283,7 +278,7 @@ class Context:
 
         Raises:
             CapabilityNotNegotiated: The client did not declare ``roots``.
-            ClientRequestTimeout: No answer within the server's client request timeout.
+            ClientRequestTimeout: No answer within ``client_request_timeout``.
             JsonRpcError: The client answered with an error.
             BackChannelUnavailable: The request cannot reach the client.
         """
@@ -297,7 +292,7 @@ class Context:
         """Ping the client and wait for its empty answer.
 
         Raises:
-            ClientRequestTimeout: No answer within the server's client request timeout.
+            ClientRequestTimeout: No answer within ``client_request_timeout``.
             BackChannelUnavailable: The request cannot reach the client.
         """
         await self._ask("ping", None, None)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.jsonrpc import INTERNAL_ERROR, INVALID_REQUEST, JsonRpcError
+from .._core.jsonrpc import INVALID_REQUEST, JsonRpcError
 
-__all__ = ["CapabilityNotNegotiated", "ClientRequestTimeout", "McpError"]
+__all__ = ["CapabilityNotNegotiated", "McpError"]
 
 
 class McpError(JsonRpcError):
@@ -43,23 +43,3 @@ class CapabilityNotNegotiated(McpError):
         )
         self.capability = capability
         self.method = method
-
-
-class ClientRequestTimeout(McpError):
-    """The client did not answer a server-to-client request in time.
-
-    The request was cancelled (the transport sent ``notifications/cancelled`` for it).
-
-    Args:
-        method: The request that timed out.
-        timeout: The seconds waited.
-    """
-
-    def __init__(self, method: str, timeout: float) -> None:
-        super().__init__(
-            INTERNAL_ERROR,
-            f"The client did not answer {method} within {timeout:g} seconds",
-            {"method": method, "timeout": timeout},
-        )
-        self.method = method
-        self.timeout = timeout

@@ -48,8 +48,9 @@ class McpServer:
         version: The server version (``serverInfo.version``).
         instructions: Optional instructions for the client's model.
         page_size: The most items in one page of a ``*/list`` result.
-        client_request_timeout: Seconds to wait for the client's answer to a server-to-client
-            request (sampling, elicitation, roots, ping).
+
+    How long requests to the client (sampling, elicitation, roots, ping) wait for the answer is
+    the transport's ``ServerConfig.client_request_timeout``.
     """
 
     def __init__(
@@ -59,17 +60,13 @@ class McpServer:
         *,
         instructions: str | None = None,
         page_size: int = 50,
-        client_request_timeout: float = 60.0,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        if not client_request_timeout > 0:
-            raise ValueError("client_request_timeout must be positive")
         self.name = name
         self.version = version
         self.instructions = instructions
         self.page_size = page_size
-        self.client_request_timeout = client_request_timeout
         self._tools: dict[str, Tool] = {}
         self._resources: dict[str, Resource] = {}
         self._templates: dict[str, ResourceTemplate] = {}
