@@ -89,4 +89,4 @@ def test_the_walker_sees_relative_imports() -> None:
     names = imports_of(ROOT / "_transport" / "handshake_era.py")
     assert "trio_mcp_http._core.jsonrpc" in names
     assert "trio_mcp_http._transport.session" in names
-    assert "trio_mcp_http._application" in imports_of(ROOT / "server" / "__init__.py")
+    assert "trio_mcp_http._application" in imports_of(ROOT / "server" / "_handler.py")

@@ -117,7 +117,9 @@ async def run_request(inbound: InboundRequest) -> None:
 async def _call_handler(inbound: InboundRequest) -> Message:
     session, request = inbound.session, inbound.request
     handler = session.handler
-    assert handler is not None
+    if handler is None or inbound.scope.cancel_called:  # ended before the task first ran
+        await trio.lowlevel.checkpoint()  # raises Cancelled: the handler never starts
+        assert handler is not None  # (only a cancelled scope gets here without a handler)
     try:
         result: object = await handler.handle_request(request, inbound)
     except JsonRpcError as exc:
