@@ -722,8 +722,8 @@ def _group(frame_file: str) -> str:
 BUCKETS = [
     ("hypercorn: ASGI send -> h11 -> socket (writing the response)", ("HTTPStream.app_send",)),
     (
-        "MCP server layer (ServerSession / SDK handler, the tool)",
-        ("ServerSession.handle_request", "_handle_request (mcp/", "ToolManager.call_tool"),
+        "MCP server layer (McpSessionHandler / SDK handler, the tool)",
+        ("McpSessionHandler.handle_request", "_handle_request (mcp/", "ToolManager.call_tool"),
     ),
     (
         "transport: per-request task (Session._run_request: spawn, call, respond)",

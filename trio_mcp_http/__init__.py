@@ -24,6 +24,7 @@ from ._core.jsonrpc import (
     RequestId,
     Response,
 )
+from ._core.levels import LogLevel
 from ._transport.app import McpApp
 from ._transport.config import ServerConfig
 from ._transport.manager import SessionManager, Statistics
@@ -42,6 +43,7 @@ __all__ = [
     "ErrorResponse",
     "EventStore",
     "JsonRpcError",
+    "LogLevel",
     "McpApp",
     "MemoryEventStore",
     "Message",

@@ -13,7 +13,7 @@ from tests.helpers import LATEST, call, rpc
 from tests.server.client import Client, connected, serving
 from tests.server.fakes import FakeRequest, FakeSession, notification, request
 from trio_mcp_http import JsonRpcError, ServerConfig
-from trio_mcp_http.server import McpServer, ServerSession
+from trio_mcp_http.server import McpServer, McpSessionHandler
 from trio_mcp_http.testing import asgi_request
 
 
@@ -134,7 +134,7 @@ async def test_ended_sessions_are_not_kept_by_the_server() -> None:
 # -- the handler alone: states HTTP cannot reach (no session before initialize) ------------
 
 
-def handler_for(server: McpServer, session: FakeSession | None = None) -> ServerSession:
+def handler_for(server: McpServer, session: FakeSession | None = None) -> McpSessionHandler:
     return server.open_session(session or FakeSession())
 
 

@@ -19,9 +19,9 @@ from trio_mcp_http.server import (
     Context,
     ImageContent,
     McpServer,
+    McpSessionHandler,
     PromptMessage,
     SamplingResult,
-    ServerSession,
     ToolAnnotations,
     ToolResult,
     UriTemplate,
@@ -215,7 +215,7 @@ def test_completion_result_caps_values() -> None:
 # -- Context over fake transport contexts ----------------------------------------------------
 
 
-async def initialized(capabilities: dict[str, Any]) -> tuple[ServerSession, FakeSession]:
+async def initialized(capabilities: dict[str, Any]) -> tuple[McpSessionHandler, FakeSession]:
     session = FakeSession(protocol_version="2025-06-18")  # negotiated by the transport
     handler = McpServer("s").open_session(session)
     params = {

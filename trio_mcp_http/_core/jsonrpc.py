@@ -56,6 +56,10 @@ __all__ = [
     "dump_messages",
     "encode_json",
     "error_body",
+    "make_error",
+    "make_notification",
+    "make_request",
+    "make_response",
 ]
 
 PARSE_ERROR: Final = -32700
@@ -291,6 +295,35 @@ def encode_json(value: Any) -> bytes:
     return data
 
 
+# -- building messages: the one way, for the transport, the server layer and the client ------
+# ``model_construct`` skips validation: these are built from values that are valid already.
+
+
+def make_request(
+    request_id: RequestId, method: str, params: dict[str, Any] | None = None
+) -> Request:
+    """A request (to serialise with :func:`dump_message`)."""
+    return Request.model_construct(jsonrpc="2.0", id=request_id, method=method, params=params)
+
+
+def make_notification(method: str, params: dict[str, Any] | None = None) -> Notification:
+    """A notification."""
+    return Notification.model_construct(jsonrpc="2.0", method=method, params=params)
+
+
+def make_response(request_id: RequestId, result: dict[str, Any]) -> Response:
+    """A successful response."""
+    return Response.model_construct(jsonrpc="2.0", id=request_id, result=result)
+
+
+def make_error(
+    request_id: RequestId | None, code: int, message: str, data: Any = None
+) -> ErrorResponse:
+    """An error response (``request_id`` ``None`` when the request's id could not be read)."""
+    error = ErrorObject.model_construct(code=code, message=message, data=data)
+    return ErrorResponse.model_construct(jsonrpc="2.0", id=request_id, error=error)
+
+
 def _message_dict(message: Message) -> dict[str, Any]:
     # Built by hand: this is the hot path of every reply, and it is exact about which members
     # appear (``params``/``data`` only when present, ``id: null`` kept on error responses).
@@ -330,10 +363,8 @@ def dump_messages(messages: list[Message]) -> bytes:
     return encode_json([_message_dict(m) for m in messages])
 
 
-def error_body(code: int, message: str, data: Any = None) -> bytes:
-    """Return the bytes of an error response with ``id: null``, for HTTP error bodies."""
-    return dump_message(
-        ErrorResponse(
-            jsonrpc="2.0", id=None, error=ErrorObject(code=code, message=message, data=data)
-        )
-    )
+def error_body(
+    code: int, message: str, data: Any = None, request_id: RequestId | None = None
+) -> bytes:
+    """The bytes of an error response for an HTTP error body (``id: null`` by default)."""
+    return dump_message(make_error(request_id, code, message, data))

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from .._application import BackChannelUnavailable, ClientRequestTimeout
-from .._core.jsonrpc import JsonRpcError, Notification, Request, Response, dump_message
+from .._core.jsonrpc import (
+    JsonRpcError,
+    Response,
+    dump_message,
+    make_notification,
+    make_request,
+)
 
 if TYPE_CHECKING:
     from .._core.jsonrpc import ErrorObject, ErrorResponse, RequestId
@@ -29,7 +35,7 @@ log = logging.getLogger("trio_mcp_http.session")
 
 def notification_bytes(method: str, params: dict[str, Any] | None) -> bytes:
     """Serialise a notification (``NotJson`` reaches the caller that built the params)."""
-    return dump_message(Notification.model_construct(jsonrpc="2.0", method=method, params=params))
+    return dump_message(make_notification(method, params))
 
 
 class _AwaitedAnswer:
@@ -75,9 +81,7 @@ class ClientRequests:
                 session closed before the client answered.
         """
         request_id = self._next_id
-        request = dump_message(
-            Request.model_construct(jsonrpc="2.0", id=request_id, method=method, params=params)
-        )
+        request = dump_message(make_request(request_id, method, params))
         self._next_id += 1
         answer = self._awaited[request_id] = _AwaitedAnswer()
         try:

@@ -26,6 +26,7 @@ from .._core.jsonrpc import (
     Response,
     classify,
     dump_message,
+    make_error,
 )
 from .._core.rejections import Rejection
 from .._core.versions import HANDSHAKE_VERSIONS, Era, Revision, negotiate, revision
@@ -194,8 +195,7 @@ class HandshakeEra:
         else:
             output = JsonReply(expected, batch=isinstance(parsed, Batch))
         for bad in invalid:
-            error = ErrorResponse.model_construct(jsonrpc="2.0", id=bad.id, error=bad.error)
-            output.respond(dump_message(error))
+            output.respond(dump_message(make_error(bad.id, bad.error.code, bad.error.message)))
         for each in requests:
             session.start_request(each, output)
         if isinstance(output, SseStream):

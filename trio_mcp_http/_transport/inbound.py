@@ -18,13 +18,14 @@ from .._application import BackChannelUnavailable
 from .._core.jsonrpc import (
     INTERNAL_ERROR,
     REQUEST_CANCELLED,
-    ErrorObject,
     ErrorResponse,
     JsonRpcError,
     Message,
     NotJson,
     Response,
     dump_message,
+    make_error,
+    make_response,
 )
 from .client_requests import notification_bytes
 from .sinks import SseStream
@@ -37,12 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["InboundRequest", "run_request"]
 
 log = logging.getLogger("trio_mcp_http.session")
-
-
-def _error(request_id: RequestId | None, code: int, message: str) -> ErrorResponse:
-    return ErrorResponse.model_construct(
-        jsonrpc="2.0", id=request_id, error=ErrorObject.model_construct(code=code, message=message)
-    )
 
 
 class InboundRequest:
@@ -103,7 +98,7 @@ async def run_request(inbound: InboundRequest) -> None:
         session.forget_inbound(inbound)
         if response is None:
             why = "cancelled by the client" if inbound.by_client else "session closed"
-            cancelled = _error(request.id, REQUEST_CANCELLED, f"Request cancelled: {why}")
+            cancelled = make_error(request.id, REQUEST_CANCELLED, f"Request cancelled: {why}")
             if inbound.by_client:  # spec: no response to a cancelled request
                 inbound.output.skip(dump_message(cancelled))
             else:
@@ -123,18 +118,18 @@ async def _call_handler(inbound: InboundRequest) -> Message:
     try:
         result: object = await handler.handle_request(request, inbound)
     except JsonRpcError as exc:
-        return ErrorResponse.model_construct(jsonrpc="2.0", id=request.id, error=exc.to_error())
+        return make_error(request.id, exc.code, exc.message, exc.data)
     except BackChannelUnavailable as exc:
-        return _error(request.id, INTERNAL_ERROR, f"Internal error: {exc}")
+        return make_error(request.id, INTERNAL_ERROR, f"Internal error: {exc}")
     except Exception:
         log.exception("handler for %r raised", request.method)
-        return _error(request.id, INTERNAL_ERROR, "Internal error")
+        return make_error(request.id, INTERNAL_ERROR, "Internal error")
     if not isinstance(result, dict):
         log.error("handler for %r returned %r, not a dict", request.method, type(result))
-        return _error(request.id, INTERNAL_ERROR, "Internal error: handler returned no object")
+        return make_error(request.id, INTERNAL_ERROR, "Internal error: handler returned no object")
     if request.method == "initialize":  # the version is the transport's to negotiate
         result = {**result, "protocolVersion": session.revision.version}
-    return Response.model_construct(jsonrpc="2.0", id=request.id, result=result)
+    return make_response(request.id, result)
 
 
 def _encode_response(method: str, response: Message) -> bytes:
@@ -145,4 +140,4 @@ def _encode_response(method: str, response: Message) -> bytes:
         log.error("the result of %r is not JSON: %s", method, exc)
         assert isinstance(response, Response | ErrorResponse)
         message = "Internal error: the result is not valid JSON"
-        return dump_message(_error(response.id, INTERNAL_ERROR, message))
+        return dump_message(make_error(response.id, INTERNAL_ERROR, message))

@@ -11,6 +11,7 @@ Bound any call with a trio cancel scope; a cancelled request is announced to the
 transport failures raise the :class:`McpClientError` subclasses below.
 """
 
+from ._client import McpClient
 from ._errors import (
     McpClientError,
     McpConnectionError,
@@ -21,7 +22,7 @@ from ._errors import (
     UnsupportedProtocolVersion,
 )
 from ._http import StreamFactory
-from ._session import SUPPORTED_PROTOCOL_VERSIONS, McpClient, open_client
+from ._open import SUPPORTED_PROTOCOL_VERSIONS, open_client
 from ._types import (
     CallToolResult,
     CompleteResult,
@@ -35,19 +36,18 @@ from ._types import (
     ListResourceTemplatesResult,
     ListRootsCallback,
     ListToolsResult,
-    LoggingLevel,
     NotificationCallback,
     ProgressCallback,
-    Prompt,
     PromptArgument,
+    PromptInfo,
     ReadResourceResult,
     ReconnectPolicy,
     RequestCallback,
-    Resource,
-    ResourceTemplate,
+    ResourceInfo,
+    ResourceTemplateInfo,
     SamplingCallback,
     SessionResetCallback,
-    Tool,
+    ToolInfo,
 )
 
 __all__ = [
@@ -64,7 +64,6 @@ __all__ = [
     "ListResourcesResult",
     "ListRootsCallback",
     "ListToolsResult",
-    "LoggingLevel",
     "McpClient",
     "McpClientError",
     "McpConnectionError",
@@ -72,19 +71,19 @@ __all__ = [
     "McpProtocolError",
     "NotificationCallback",
     "ProgressCallback",
-    "Prompt",
     "PromptArgument",
+    "PromptInfo",
     "ReadResourceResult",
     "ReconnectPolicy",
     "RequestCallback",
-    "Resource",
-    "ResourceTemplate",
+    "ResourceInfo",
+    "ResourceTemplateInfo",
     "ResponseStreamLost",
     "SamplingCallback",
     "SessionNotFound",
     "SessionResetCallback",
     "StreamFactory",
-    "Tool",
+    "ToolInfo",
     "UnsupportedProtocolVersion",
     "open_client",
 ]

@@ -13,12 +13,10 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Final
-
-import pydantic_core
+from typing import TYPE_CHECKING, Final
 
 from .._core.headers import is_valid_session_id, parse_content_type
-from .._core.jsonrpc import Batch, ErrorResponse, Invalid, Message, classify
+from .._core.jsonrpc import Batch, ErrorResponse, Invalid, Message, classify, dump_message
 from .._core.sse import SSEDecoder
 from ._errors import McpHttpError, McpProtocolError, SessionNotFound
 
@@ -210,13 +208,11 @@ class Transport:
         raise McpHttpError(response.status, error, body)
 
     @asynccontextmanager
-    async def post(
-        self, message: dict[str, Any], *, initialize: bool = False
-    ) -> AsyncIterator[Reply]:
+    async def post(self, message: Message, *, initialize: bool = False) -> AsyncIterator[Reply]:
         """POST one JSON-RPC message; yield the (2xx) reply once its head has arrived.
 
         Args:
-            message: The JSON-RPC message as a JSON-ready dict.
+            message: The JSON-RPC message.
             initialize: This is the ``initialize`` request: send it without session id and
                 protocol version, and take the session id from the response.
 
@@ -232,7 +228,7 @@ class Transport:
         headers = self._headers(_ACCEPT_BOTH, initialize=initialize)
         headers.append(("Content-Type", _JSON))
         session_id = None if initialize else self.session_id
-        async with self.pool.request("POST", headers, pydantic_core.to_json(message)) as response:
+        async with self.pool.request("POST", headers, dump_message(message)) as response:
             await self._raise_for_status(response, session_id)
             if initialize:
                 assigned = response.headers.get("mcp-session-id")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from .._core.jsonrpc import Notification, Request
+from ._errors import McpProtocolError
 
 __all__ = [
     "CallToolResult",
@@ -30,20 +31,30 @@ __all__ = [
     "ListResourcesResult",
     "ListRootsCallback",
     "ListToolsResult",
-    "LoggingLevel",
     "NotificationCallback",
     "ProgressCallback",
-    "Prompt",
     "PromptArgument",
+    "PromptInfo",
     "ReadResourceResult",
     "ReconnectPolicy",
     "RequestCallback",
-    "Resource",
-    "ResourceTemplate",
+    "ResourceInfo",
+    "ResourceTemplateInfo",
     "SamplingCallback",
     "SessionResetCallback",
-    "Tool",
+    "ToolInfo",
 ]
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def validate(model: type[_M], result: dict[str, Any]) -> _M:
+    """Read a server's result as ``model``; ``McpProtocolError`` if it does not fit."""
+    try:
+        return model.model_validate(result)
+    except ValidationError as exc:
+        raise McpProtocolError(f"invalid {model.__name__} from the server: {exc}") from exc
 
 
 class McpModel(BaseModel):
@@ -71,7 +82,7 @@ class InitializeResult(McpModel):
     instructions: str | None = None
 
 
-class Tool(McpModel):
+class ToolInfo(McpModel):
     """A tool the server offers."""
 
     name: str
@@ -85,7 +96,7 @@ class Tool(McpModel):
 class ListToolsResult(McpModel):
     """One page of ``tools/list``."""
 
-    tools: list[Tool]
+    tools: list[ToolInfo]
     next_cursor: str | None = None
 
 
@@ -97,7 +108,7 @@ class CallToolResult(McpModel):
     is_error: bool = False
 
 
-class Resource(McpModel):
+class ResourceInfo(McpModel):
     """A resource the server offers."""
 
     uri: str
@@ -111,11 +122,11 @@ class Resource(McpModel):
 class ListResourcesResult(McpModel):
     """One page of ``resources/list``."""
 
-    resources: list[Resource]
+    resources: list[ResourceInfo]
     next_cursor: str | None = None
 
 
-class ResourceTemplate(McpModel):
+class ResourceTemplateInfo(McpModel):
     """A parameterised resource (RFC 6570 URI template)."""
 
     uri_template: str
@@ -128,7 +139,7 @@ class ResourceTemplate(McpModel):
 class ListResourceTemplatesResult(McpModel):
     """One page of ``resources/templates/list``."""
 
-    resource_templates: list[ResourceTemplate]
+    resource_templates: list[ResourceTemplateInfo]
     next_cursor: str | None = None
 
 
@@ -146,7 +157,7 @@ class PromptArgument(McpModel):
     required: bool | None = None
 
 
-class Prompt(McpModel):
+class PromptInfo(McpModel):
     """A prompt the server offers."""
 
     name: str
@@ -158,7 +169,7 @@ class Prompt(McpModel):
 class ListPromptsResult(McpModel):
     """One page of ``prompts/list``."""
 
-    prompts: list[Prompt]
+    prompts: list[PromptInfo]
     next_cursor: str | None = None
 
 
@@ -182,11 +193,6 @@ class CompleteResult(McpModel):
 
     completion: Completion
 
-
-LoggingLevel: TypeAlias = Literal[
-    "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"
-]
-"""A syslog severity, as ``logging/setLevel`` takes it."""
 
 NotificationCallback: TypeAlias = Callable[[Notification], Awaitable[None]]
 """Receives a server notification. Called in order, from the task reading the stream."""

@@ -20,12 +20,12 @@ Example::
             print(running.url)
 
 :class:`McpServer` is an :class:`~trio_mcp_http.Application`; each session gets a
-:class:`ServerSession` handler holding its state (negotiated version, client capabilities,
+:class:`McpSessionHandler` handler holding its state (negotiated version, client capabilities,
 log level, subscriptions). Registered functions receive a :class:`Context` when they declare
 a parameter annotated with it.
 """
 
-from .._core.levels import DEFAULT_LOG_LEVEL, LOG_LEVELS, LogLevel
+from .._core.levels import DEFAULT_LOG_LEVEL, LOG_LEVELS
 from ._completion import Completer, RefType
 from ._content import (
     AudioContent,
@@ -43,7 +43,7 @@ from ._content import (
 )
 from ._context import Context
 from ._errors import CapabilityNotNegotiated, McpError
-from ._handler import ServerSession
+from ._handler import McpSessionHandler
 from ._prompts import Prompt
 from ._resources import Resource, ResourceTemplate
 from ._results import ElicitResult, Root, SamplingResult, ToolAnnotations, ToolResult
@@ -63,9 +63,9 @@ __all__ = [
     "ElicitResult",
     "EmbeddedResource",
     "ImageContent",
-    "LogLevel",
     "McpError",
     "McpServer",
+    "McpSessionHandler",
     "Prompt",
     "PromptMessage",
     "RefType",
@@ -77,7 +77,6 @@ __all__ = [
     "Root",
     "SamplingMessage",
     "SamplingResult",
-    "ServerSession",
     "TextContent",
     "TextResourceContents",
     "Tool",

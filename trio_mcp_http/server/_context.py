@@ -20,7 +20,7 @@ from ._results import ElicitResult, Root, SamplingResult
 if TYPE_CHECKING:
     from .._application import RequestContext, SessionContext
     from .._core.jsonrpc import RequestId
-    from ._handler import ServerSession
+    from ._handler import McpSessionHandler
     from ._server import McpServer
 
 __all__ = ["Context"]
@@ -55,7 +55,7 @@ class Context:
 
     def __init__(
         self,
-        handler: ServerSession,
+        handler: McpSessionHandler,
         request: RequestContext,
         meta: Mapping[str, Any] | None = None,
     ) -> None:

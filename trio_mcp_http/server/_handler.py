@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .._core.jsonrpc import Notification, Request
     from ._server import McpServer
 
-__all__ = ["ServerSession"]
+__all__ = ["McpSessionHandler"]
 
 log = logging.getLogger("trio_mcp_http.server")
 
@@ -38,7 +38,7 @@ def _obj_param(params: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-class ServerSession:
+class McpSessionHandler:
     """The :class:`~trio_mcp_http.SessionHandler` of one session of an :class:`McpServer`.
 
     In stateless mode (no session id) every exchange counts as initialized, since no

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._completion import Completer, RefType
-from ._handler import ServerSession
+from ._handler import McpSessionHandler
 from ._prompts import Prompt, make_prompt
 from ._resources import Resource, ResourceTemplate, make_resource
 from ._tools import Tool, make_tool
@@ -72,13 +72,13 @@ class McpServer:
         self._templates: dict[str, ResourceTemplate] = {}
         self._prompts: dict[str, Prompt] = {}
         self._completers: dict[tuple[str, str], Completer] = {}
-        self._sessions: weakref.WeakSet[ServerSession] = weakref.WeakSet()
+        self._sessions: weakref.WeakSet[McpSessionHandler] = weakref.WeakSet()
 
     # -- Application ----------------------------------------------------------------------
 
-    def open_session(self, session: SessionContext) -> ServerSession:
+    def open_session(self, session: SessionContext) -> McpSessionHandler:
         """Return the handler of a new session (:meth:`trio_mcp_http.Application.open_session`)."""
-        handler = ServerSession(self, session)
+        handler = McpSessionHandler(self, session)
         self._sessions.add(handler)
         return handler
 
@@ -97,7 +97,7 @@ class McpServer:
         return caps
 
     @property
-    def sessions(self) -> list[ServerSession]:
+    def sessions(self) -> list[McpSessionHandler]:
         """The handlers of the sessions alive now (ended ones are dropped, weakly held)."""
         return list(self._sessions)
 
@@ -349,10 +349,10 @@ class McpServer:
 
     # -- broadcasts -------------------------------------------------------------------------
 
-    def _live_sessions(self) -> list[ServerSession]:
+    def _live_sessions(self) -> list[McpSessionHandler]:
         return [handler for handler in list(self._sessions) if handler.initialized]
 
-    async def _broadcast(self, handlers: list[ServerSession], method: str, params: Any) -> None:
+    async def _broadcast(self, handlers: list[McpSessionHandler], method: str, params: Any) -> None:
         for handler in handlers:
             try:
                 await handler.session.send_notification(method, params)
