@@ -62,7 +62,7 @@ class EventStream:
     def __init__(self, response: HttpResponse, last_event_id: str = "") -> None:
         self._response = response
         self._decoder = SSEDecoder(last_event_id)
-        self._pending: deque[ServerSentEvent] = deque()
+        self._decoded: deque[ServerSentEvent] = deque()
         self._messages: deque[Message] = deque()
         self.last_event_id = last_event_id
         self.events = 0
@@ -96,8 +96,8 @@ class EventStream:
             McpProtocolError: An event was larger than the decoder's limit.
         """
         while not self._messages:
-            if self._pending:
-                event = self._pending.popleft()
+            if self._decoded:
+                event = self._decoded.popleft()
                 self.events += 1
                 self.last_event_id = event.id
                 if event.event == "message" and event.data:
@@ -110,7 +110,7 @@ class EventStream:
                 self._decoder.close()
                 return None
             try:
-                self._pending.extend(self._decoder.feed(chunk))
+                self._decoded.extend(self._decoder.feed(chunk))
             except ValueError as exc:
                 raise McpProtocolError(str(exc)) from exc
         return self._messages.popleft()
