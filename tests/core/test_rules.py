@@ -36,6 +36,7 @@ EXPECTED_STATUS = {
     Rejection.INTERNAL_ERROR: 500,
     Rejection.TOO_MANY_SESSIONS: 503,
     Rejection.TOO_MANY_CONNECTIONS: 503,
+    Rejection.TOO_MANY_EXCHANGES: 503,
     Rejection.SHUTTING_DOWN: 503,
 }
 

@@ -176,16 +176,31 @@ async def test_body_over_limit_gets_413_before_reading_it_all() -> None:
             assert response.status == 413
 
 
-@pytest.mark.parametrize(
-    "version", ["invalid-protocol-version", "2000-01-01", "2099-01-01", "2026-07-28"]
-)
+@pytest.mark.parametrize("version", ["invalid-protocol-version", "2000-01-01", "2099-01-01"])
 async def test_unsupported_protocol_version_gets_400(version: str) -> None:
     async with running_app() as (mcp, _):
         status, body = await call(mcp, init_body(), version=version)
         assert status == 400
-        assert body[0]["error"]["data"]["supported"] == ["2025-03-26", "2025-06-18", "2025-11-25"]
+        served = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"]
+        assert body[0]["error"]["data"] == {"supported": served, "requested": version}
         sid = await initialize(mcp)
         assert (await call(mcp, rpc("echo"), sid, version=version))[0] == 400
+
+
+async def test_a_handshake_request_under_the_per_request_version_is_told_what_it_lacks() -> None:
+    async with running_app() as (mcp, _):
+        status, body = await call(mcp, init_body(), version="2026-07-28")
+        assert (status, body[0]["id"], body[0]["error"]["code"]) == (400, 0, -32602)
+        sid = await initialize(mcp)
+        assert (await call(mcp, rpc("echo"), sid, version="2026-07-28"))[0] == 400
+
+
+async def test_a_legacy_only_server_refuses_the_per_request_version() -> None:
+    config = ServerConfig(versions=["2025-06-18", "2025-11-25"])
+    async with running_app(config) as (mcp, _):
+        status, body = await call(mcp, init_body(), version="2026-07-28")
+        assert status == 400
+        assert body[0]["error"]["data"]["supported"] == ["2025-06-18", "2025-11-25"]
 
 
 async def test_missing_protocol_version_assumes_2025_03_26_and_any_supported_is_accepted() -> None:

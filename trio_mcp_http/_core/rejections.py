@@ -54,6 +54,7 @@ class Rejection(enum.Enum):
     NOT_FOUND_PATH = enum.auto()
     TOO_MANY_SESSIONS = enum.auto()
     TOO_MANY_CONNECTIONS = enum.auto()
+    TOO_MANY_EXCHANGES = enum.auto()
     SHUTTING_DOWN = enum.auto()
     INTERNAL_ERROR = enum.auto()
 
@@ -137,6 +138,9 @@ REJECTIONS: Final[dict[Rejection, RejectionRule]] = {
     ),
     Rejection.TOO_MANY_CONNECTIONS: _R(
         503, INVALID_REQUEST, "Service Unavailable: too many requests in progress"
+    ),
+    Rejection.TOO_MANY_EXCHANGES: _R(
+        503, INVALID_REQUEST, "Service Unavailable: too many requests being handled"
     ),
     Rejection.SHUTTING_DOWN: _R(503, INVALID_REQUEST, "Service Unavailable: shutting down"),
     Rejection.INTERNAL_ERROR: _R(500, INTERNAL_ERROR, "Internal error"),

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from .._core.jsonrpc import PARSE_ERROR, Invalid, Request, classify
+from .._core.per_request import PROTOCOL_VERSION, names_per_request
 from .._core.rejections import Rejection
 from .config import ServerConfig
 from .guards import Guards
@@ -28,10 +30,12 @@ from .http_request import (
     HttpRequest,
     Refused,
     collect_headers,
+    read_body,
     send_json,
     send_rejection,
 )
 from .manager import SessionManager, Statistics
+from .per_request_era import PerRequestEra, modern_only_initialize
 from .traffic import Traffic
 
 if TYPE_CHECKING:
@@ -75,7 +79,10 @@ class McpApp:
         self._traffic = Traffic()
         self._guards = Guards(self.config)
         self._handshake = HandshakeEra(self.config, self.manager, self._guards, self._traffic)
-        self._allow = "POST" if self.config.stateless else "GET, POST, DELETE"
+        self._per_request = PerRequestEra(self.config, self.manager, self._traffic)
+        # GET and DELETE are handshake-era methods with sessions.
+        self._sessions = bool(self.config.handshake_versions) and not self.config.stateless
+        self._allow = "GET, POST, DELETE" if self._sessions else "POST"
         self._connection_limit = self.config.connection_limit
 
     def statistics(self) -> Statistics:
@@ -136,10 +143,10 @@ class McpApp:
             )
             await self._guards.authenticate(request)
             if method == "POST":
-                await self._handshake.post(request, receive, send)
-            elif method == "GET" and not self.config.stateless:
+                await self._post(request, receive, send)
+            elif method == "GET" and self._sessions:
                 await self._handshake.get(request, receive, send)
-            elif method == "DELETE" and not self.config.stateless:
+            elif method == "DELETE" and self._sessions:
                 await self._handshake.delete(request, send)
             else:
                 raise Refused(Rejection.METHOD_NOT_ALLOWED, allow=self._allow)
@@ -147,3 +154,40 @@ class McpApp:
             await send_rejection(send, refused)
         except Disconnected:
             log.debug("client disconnected before its request was read")
+
+    async def _post(self, request: HttpRequest, receive: ASGIReceive, send: ASGISend) -> None:
+        """Checks every POST passes, then the handler of its era."""
+        accept = self._guards.accept(request.headers.get(b"accept"))
+        if not (accept.json or accept.sse):
+            raise Refused(Rejection.NOT_ACCEPTABLE)
+        if not self._guards.json_body(request.headers.get(b"content-type")):
+            raise Refused(Rejection.UNSUPPORTED_MEDIA_TYPE)
+        config = self.config
+        body = await read_body(
+            request, receive, limit=config.max_body_bytes, seconds=config.body_timeout
+        )
+        parsed = classify(body)
+        if isinstance(parsed, Invalid):
+            code = parsed.error.code
+            rejection = Rejection.PARSE_ERROR if code == PARSE_ERROR else Rejection.INVALID_MESSAGE
+            raise Refused(rejection, message=parsed.error.message)
+        version = self._guards.version(request.headers.get(b"mcp-protocol-version")).requested
+        per_request = config.per_request_versions
+        if per_request and (
+            not config.handshake_versions or names_per_request(version, parsed, per_request)
+        ):
+            if isinstance(parsed, Request) and _is_initialize(parsed, config.handshake_versions):
+                body = modern_only_initialize(config.served_versions, parsed)
+                await send_json(send, 400, body)
+                return
+            await self._per_request.post(request, parsed, accept, receive, send)
+        else:
+            await self._handshake.post(request, parsed, accept, receive, send)
+
+
+def _is_initialize(parsed: Request, handshake_versions: tuple[str, ...]) -> bool:
+    """An ``initialize`` sent to a server without the handshake era (no per-request ``_meta``)."""
+    if handshake_versions or parsed.method != "initialize":
+        return False
+    meta = (parsed.params or {}).get("_meta")
+    return not (isinstance(meta, dict) and PROTOCOL_VERSION in meta)

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._core.versions import HANDSHAKE_VERSIONS, PER_REQUEST_VERSIONS, VERSIONS
+
 if TYPE_CHECKING:
     from .._core.auth import AuthConfig
     from .._core.events import EventStore
@@ -35,6 +37,14 @@ class ServerConfig:
 
     Attributes:
         path: The MCP endpoint path. Requests to other paths get 404.
+        versions: The protocol revisions served (see :mod:`trio_mcp_http._core.versions`);
+            ``None``: all of them. Both eras by default: the handshake era (2025-03-26,
+            2025-06-18, 2025-11-25: sessions) and the per-request era (2026-07-28: stateless,
+            POST only). Name only per-request versions for a modern-only server (GET and
+            DELETE get 405, ``Mcp-Session-Id`` is ignored and never minted), or only
+            handshake versions for a legacy-only one.
+        max_exchanges: The most per-request-era exchanges (requests of the stateless wire,
+            listen streams included) in flight at once; beyond it they get 503.
         idle_timeout: Seconds a session may stay with nothing in flight before it is closed and
             freed (later requests get 404). ``None`` keeps sessions until DELETE or shutdown,
             which leaks memory when clients never send DELETE.
@@ -101,6 +111,8 @@ class ServerConfig:
     """
 
     path: str = "/mcp"
+    versions: Sequence[str] | None = None
+    max_exchanges: int = 10_000
     idle_timeout: float | None = 1800.0
     json_response: bool = False
     stateless: bool = False
@@ -128,6 +140,12 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
             raise ValueError("path must start with '/'")
+        if self.versions is not None:
+            unknown = [v for v in self.versions if v not in VERSIONS]
+            if unknown or not self.versions:
+                raise ValueError(f"versions must be known revisions ({', '.join(VERSIONS)})")
+        if self.max_exchanges < 1:
+            raise ValueError("max_exchanges must be at least 1")
         if self.idle_timeout is not None and not (0 < self.idle_timeout < math.inf):
             raise ValueError("idle_timeout must be a positive number of seconds or None")
         if self.max_sessions < 1:
@@ -166,6 +184,23 @@ class ServerConfig:
                 "idle_timeout must exceed retry_interval by more than "
                 f"{_RESUME_SLACK:g} s, or a client resuming a stream finds its session gone"
             )
+
+    @property
+    def served_versions(self) -> tuple[str, ...]:
+        """Every version served, oldest first."""
+        if self.versions is None:
+            return VERSIONS
+        return tuple(v for v in VERSIONS if v in self.versions)
+
+    @property
+    def handshake_versions(self) -> tuple[str, ...]:
+        """The handshake-era versions served, oldest first (may be empty)."""
+        return tuple(v for v in self.served_versions if v in HANDSHAKE_VERSIONS)
+
+    @property
+    def per_request_versions(self) -> tuple[str, ...]:
+        """The per-request-era versions served, oldest first (may be empty)."""
+        return tuple(v for v in self.served_versions if v in PER_REQUEST_VERSIONS)
 
     @property
     def uninitialized_sessions_per_client(self) -> int:

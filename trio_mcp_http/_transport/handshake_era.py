@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from .._core.events import ReplayStatus, parse_event_id
 from .._core.headers import is_valid_session_id
 from .._core.jsonrpc import (
-    PARSE_ERROR,
     Batch,
     ErrorResponse,
     Invalid,
@@ -24,27 +23,26 @@ from .._core.jsonrpc import (
     Notification,
     Request,
     Response,
-    classify,
     dump_message,
     make_error,
 )
 from .._core.rejections import Rejection
-from .._core.versions import HANDSHAKE_VERSIONS, Era, Revision, negotiate, revision
+from .._core.versions import Revision, negotiate, revision
 from .connection import Connection
 from .http_request import (
     SESSION_HEADER,
     SSE_HEADERS,
     Refused,
-    read_body,
     send_empty,
     send_json,
 )
 from .manager import SessionRefused
 from .session import CloseReason, Session
 from .sinks import JsonReply, Output, SseStream
-from .writer import write_sse
+from .writer import serve_stream
 
 if TYPE_CHECKING:
+    from .._core.headers import Acceptable
     from .asgi_types import ASGIReceive, ASGISend
     from .config import ServerConfig
     from .guards import Guards
@@ -82,10 +80,12 @@ class HandshakeEra:
             Refused: 400 for an unknown or unserved version, with the supported ones.
         """
         check = self.guards.version(request.headers.get(b"mcp-protocol-version"))
-        if check.revision is None or check.revision.era is not Era.HANDSHAKE:
-            supported = {"supported": list(HANDSHAKE_VERSIONS), "requested": check.requested}
+        found = check.revision
+        if found is None or found.version not in self.config.handshake_versions:
+            served = self.config.served_versions
+            supported = {"supported": list(served), "requested": check.requested}
             raise Refused(Rejection.UNSUPPORTED_PROTOCOL_VERSION, data=supported)
-        return check.revision
+        return found
 
     def _find_session(self, request: HttpRequest) -> Session:
         """Look up and hold a session, or refuse with 400/404.
@@ -104,22 +104,16 @@ class HandshakeEra:
 
     # -- POST ---------------------------------------------------------------------------------
 
-    async def post(self, request: HttpRequest, receive: ASGIReceive, send: ASGISend) -> None:
+    async def post(
+        self,
+        request: HttpRequest,
+        parsed: Message | Batch,
+        accept: Acceptable,
+        receive: ASGIReceive,
+        send: ASGISend,
+    ) -> None:
         """Serve one POST: a message or a batch, answered with 202, JSON or SSE."""
-        accept = self.guards.accept(request.headers.get(b"accept"))
-        if not (accept.json or accept.sse):
-            raise Refused(Rejection.NOT_ACCEPTABLE)
-        if not self.guards.json_body(request.headers.get(b"content-type")):
-            raise Refused(Rejection.UNSUPPORTED_MEDIA_TYPE)
         header_revision = self.revision_of(request)
-        body = await read_body(
-            request, receive, limit=self.config.max_body_bytes, seconds=self.config.body_timeout
-        )
-        parsed = classify(body)
-        if isinstance(parsed, Invalid):
-            code = parsed.error.code
-            rejection = Rejection.PARSE_ERROR if code == PARSE_ERROR else Rejection.INVALID_MESSAGE
-            raise Refused(rejection, message=parsed.error.message)
         session = self._session_for_post(parsed, request, header_revision)
         try:
             use_sse = accept.sse and (not self.config.json_response or not accept.json)
@@ -134,7 +128,8 @@ class HandshakeEra:
         agreed = header_revision
         if is_initialize:  # the transport negotiates; the handler's answer carries it
             assert isinstance(parsed, Request)
-            negotiated = revision(negotiate((parsed.params or {}).get("protocolVersion")))
+            requested = (parsed.params or {}).get("protocolVersion")
+            negotiated = revision(negotiate(requested, self.config.handshake_versions))
             assert negotiated is not None
             agreed = negotiated
         try:
@@ -239,20 +234,17 @@ class HandshakeEra:
         *,
         quick_answer: bool = True,
     ) -> None:
-        """Write one SSE response (counted in the traffic); then detach it from its stream."""
-        with self.traffic.stream():
-            try:
-                await write_sse(
-                    send,
-                    receive,
-                    connection,
-                    list(headers),
-                    self.config.keepalive_interval,
-                    quick_answer=quick_answer,
-                )
-            finally:
-                if stream is not None:
-                    stream.detach(connection)
+        """Write one SSE response of a session's stream."""
+        await serve_stream(
+            self.traffic,
+            connection,
+            headers,
+            receive,
+            send,
+            keepalive_interval=self.config.keepalive_interval,
+            stream=stream,
+            quick_answer=quick_answer,
+        )
 
     # -- GET and DELETE -----------------------------------------------------------------------
 

@@ -94,6 +94,10 @@ class HttpRequest:
         """A header's value as text, or ``None`` when absent."""
         return text(self.headers.get(name))
 
+    def text_header(self, name: str) -> str | None:
+        """A header's value by a text (lowercase) name, or ``None`` when absent."""
+        return text(self.headers.get(name.encode("latin-1")))
+
 
 class HeaderMemo(Generic[_K, _V]):
     """A bounded memo of a pure function of header values (they repeat between requests)."""

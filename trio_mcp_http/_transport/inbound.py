@@ -10,6 +10,7 @@ asks) nothing at all.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -51,19 +52,35 @@ class InboundRequest:
         by_client: The client cancelled it (``notifications/cancelled``): no response then.
     """
 
-    __slots__ = ("by_client", "output", "request", "scope", "session")
+    __slots__ = ("_headers", "by_client", "output", "request", "scope", "session")
 
-    def __init__(self, session: Session, request: Request, output: Output) -> None:
+    def __init__(
+        self,
+        session: Session,
+        request: Request,
+        output: Output,
+        headers: Mapping[bytes, bytes] | None = None,
+    ) -> None:
         self.session = session
         self.request = request
         self.output = output
         self.scope = trio.CancelScope()
         self.by_client = False
+        self._headers = headers
 
     @property
     def request_id(self) -> RequestId:
         """The id of the request, with its JSON type."""
         return self.request.id
+
+    def header(self, name: str) -> str | None:
+        """A header of the HTTP request that carried this request (``name`` in lowercase)."""
+        value = None if self._headers is None else self._headers.get(name.encode("latin-1"))
+        return None if value is None else value.decode("latin-1")
+
+    async def wait_draining(self) -> None:
+        """Return once the server has begun to shut down (a long stream then ends itself)."""
+        await self.session.draining.wait()
 
     def close_sse_stream(self) -> None:
         """Close this request's SSE connection without ending its stream (SSE polling)."""
@@ -104,7 +121,8 @@ async def run_request(inbound: InboundRequest) -> None:
             else:
                 inbound.output.respond(dump_message(cancelled))
         else:
-            inbound.output.respond(payload)
+            code = response.error.code if isinstance(response, ErrorResponse) else None
+            inbound.output.respond(payload, code)
             if request.method == "initialize" and isinstance(response, ErrorResponse):
                 session.handshake_failed()
 

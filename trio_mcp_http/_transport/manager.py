@@ -52,6 +52,7 @@ class Statistics:
         session_tasks: Session, stateless-exchange and handler tasks alive in the manager's
             nursery (its reaper task not counted).
         http_requests: HTTP requests being served (each holds a connection).
+        exchanges: Stateless exchanges in flight (per-request era, or stateless mode).
     """
 
     sessions: int
@@ -63,6 +64,7 @@ class Statistics:
     sessions_closed: dict[str, int]
     session_tasks: int
     http_requests: int
+    exchanges: int
 
 
 class SessionManager:
@@ -92,8 +94,12 @@ class SessionManager:
         self._uninitialized: dict[str, Session] = {}
         self._uninitialized_by_client: dict[str, dict[str, Session]] = {}
         self._client_of: dict[str, str] = {}
+        # Stateless exchanges in flight (they end with their request).
+        self._exchanges: dict[Session, None] = {}
         self._nursery: trio.Nursery | None = None
         self._draining = False
+        #: Set when :meth:`drain` begins: long streams (listen) end themselves.
+        self.draining = trio.Event()
         self._quiet = trio.Event()
         self._requests_in_flight = 0
         self._opened = 0
@@ -130,12 +136,13 @@ class SessionManager:
             grace: Seconds in-flight requests get to finish before they are cancelled.
         """
         self._draining = True
+        self.draining.set()
         for session in list(self._sessions.values()):
             session.close_standalone_stream()  # with a retry hint, so clients come back later
-        if self._busy_sessions():
+        if self._busy():
             with trio.move_on_after(grace):
                 await self._quiet.wait()
-        for session in list(self._sessions.values()):
+        for session in [*self._sessions.values(), *self._exchanges]:
             self._terminate(session, CloseReason.SHUTDOWN)
 
     # -- for the endpoint ---------------------------------------------------------------------
@@ -184,11 +191,19 @@ class SessionManager:
         log.debug("session %s opened", _short(session_id))
         return session
 
-    def _start_exchange(self, revision: Revision) -> Session:
-        """Start an unregistered, id-less session for one stateless POST (already held)."""
+    def _start_exchange(self, revision: Revision, principal: str | None = None) -> Session:
+        """Start an id-less session for one stateless POST (already held by the caller).
+
+        Raises:
+            SessionRefused: Shutting down, or ``max_exchanges`` are in flight.
+        """
         nursery = self._accepting()
+        if len(self._exchanges) >= self.config.max_exchanges:
+            raise SessionRefused(shutting_down=False)
         session = Session(self._application, None, revision, owner=self, work=nursery)
+        session.principal = principal
         session.acquire()
+        self._exchanges[session] = None
         nursery.start_soon(session.run)
         return session
 
@@ -209,6 +224,7 @@ class SessionManager:
             sessions_closed=dict(self._closed),
             session_tasks=0 if self._nursery is None else len(self._nursery.child_tasks) - 1,
             http_requests=traffic.http_requests,
+            exchanges=len(self._exchanges),
         )
 
     def _accepting(self) -> trio.Nursery:
@@ -255,7 +271,9 @@ class SessionManager:
         self._terminate(victim, CloseReason.EVICTED)
 
     def _forget(self, session: Session) -> None:
-        if session.session_id is not None:
+        if session.session_id is None:
+            self._exchanges.pop(session, None)
+        else:
             self._sessions.pop(session.session_id, None)
             self._idle.pop(session.session_id, None)
             self._forget_uninitialized(session.session_id)
@@ -269,8 +287,8 @@ class SessionManager:
             if not own:
                 del self._uninitialized_by_client[client_address]
 
-    def _busy_sessions(self) -> bool:
-        return len(self._idle) != len(self._sessions)
+    def _busy(self) -> bool:
+        return len(self._idle) != len(self._sessions) or bool(self._exchanges)
 
     # -- what sessions report (SessionOwner) ---------------------------------------------------
 
@@ -282,7 +300,7 @@ class SessionManager:
             self._idle[session_id] = session
         else:
             self._idle.pop(session_id, None)
-        if idle and self._draining and not self._busy_sessions():
+        if idle and self._draining and not self._busy():
             self._quiet.set()
 
     def note_initialized(self, session: Session) -> None:
@@ -306,7 +324,7 @@ class SessionManager:
                 self._on_session_closed(session.session_id, reason)
             except Exception:
                 log.exception("on_session_closed hook raised")
-        if self._draining and not self._busy_sessions():
+        if self._draining and not self._busy():
             self._quiet.set()
 
 

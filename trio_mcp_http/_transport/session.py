@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
@@ -67,12 +67,14 @@ class CloseReason(enum.Enum):
     SHUTDOWN = "shutdown"
     ERROR = "error"
     COMPLETED = "completed"  # a stateless exchange whose response was sent
+    CANCELLED = "cancelled"  # an exchange whose client closed the response (per-request era)
 
 
 class SessionOwner(Protocol):
     """What a session reports to (the session manager)."""
 
     config: ServerConfig
+    draining: trio.Event
 
     def note_idle(self, session: Session, idle: bool) -> None:
         """The session became idle (nothing in flight), or busy again."""
@@ -165,6 +167,11 @@ class Session:
     def protocol_version(self) -> str:
         """The version of the session's protocol revision."""
         return self.revision.version
+
+    @property
+    def draining(self) -> trio.Event:
+        """Set when the server begins to shut down."""
+        return self._owner.draining
 
     @property
     def retry_ms(self) -> int:
@@ -292,13 +299,15 @@ class Session:
         """Whether a request with this exact id is in flight."""
         return self._inbound is not None and request_id in self._inbound
 
-    def start_request(self, request: Request, output: Output) -> None:
+    def start_request(
+        self, request: Request, output: Output, headers: Mapping[bytes, bytes] | None = None
+    ) -> None:
         """Start handling a request in a task of its own; its answer goes to ``output``.
 
         The caller holds the session and has checked :meth:`has_inbound` (duplicate ids are
-        refused).
+        refused). ``headers`` are those of the HTTP request that carried it.
         """
-        inbound = InboundRequest(self, request, output)
+        inbound = InboundRequest(self, request, output, headers)
         if self._inbound is None:
             self._inbound = {}
         self._inbound[request.id] = inbound

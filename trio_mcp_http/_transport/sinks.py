@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .._core.events import EventStore
     from .connection import Connection
 
-__all__ = ["JsonReply", "Output", "SseStream"]
+__all__ = ["ExchangeReply", "JsonReply", "Output", "SseStream"]
 
 log = logging.getLogger("trio_mcp_http.stream")
 
@@ -54,8 +54,13 @@ class Output:
         """Queue a related message; return ``False`` if it could not be."""
         raise NotImplementedError
 
-    def respond(self, payload: bytes) -> None:
-        """Queue a response; the output ends when no more responses are owed."""
+    def respond(self, payload: bytes, error_code: int | None = None) -> None:
+        """Queue a response; the output ends when no more responses are owed.
+
+        Args:
+            payload: The serialised response.
+            error_code: Its JSON-RPC error code, when it is an error response.
+        """
         raise NotImplementedError
 
     def skip(self, fallback: bytes) -> None:
@@ -167,7 +172,7 @@ class SseStream(Output):
         pushed = connection is not None and connection.push(frame)
         return pushed or self.store is not None
 
-    def respond(self, payload: bytes) -> None:
+    def respond(self, payload: bytes, error_code: int | None = None) -> None:
         """Queue a response; the stream ends once every owed response is queued."""
         self.deliver(payload)
         self.skip(payload)
@@ -225,7 +230,7 @@ class JsonReply(Output):
         log.debug("JSON response mode: dropping a related message")
         return False
 
-    def respond(self, payload: bytes) -> None:
+    def respond(self, payload: bytes, error_code: int | None = None) -> None:
         """Add a response; the body is complete when no more are owed."""
         if self._done.is_set():
             return
@@ -259,3 +264,91 @@ class JsonReply(Output):
         if self.batch:
             return b"[" + b",".join(self._responses) + b"]"
         return self._responses[0]
+
+
+class ExchangeReply(Output):
+    """The answer to one per-request-era request: one JSON body, unless it streams.
+
+    The response status can depend on the answer (a -32601 error is a 404), so nothing is sent
+    until the endpoint decides: a request answered without notifications gets a JSON body with
+    its status; the first related notification (or a request that runs long) turns it into an
+    SSE stream, once :meth:`commit` gives it a connection. Notifications that come before are
+    kept and sent first.
+
+    Args:
+        sse: The client accepts an SSE stream (else notifications are dropped).
+    """
+
+    __slots__ = ("_changed", "_connection", "_early", "error_code", "response", "streaming")
+
+    def __init__(self, *, sse: bool) -> None:
+        super().__init__(1)
+        self.streaming = sse
+        self.response: bytes | None = None
+        self.error_code: int | None = None
+        self._early: list[bytes] = []
+        self._changed = trio.Event()
+        self._connection: Connection | None = None
+
+    @property
+    def open(self) -> bool:
+        """Whether the request is still unanswered (and its stream, if any, open)."""
+        connection = self._connection
+        return self.response is None and (connection is None or connection.open)
+
+    @property
+    def answered(self) -> bool:
+        """Whether the response is here (or the request ended without one)."""
+        return self.expected <= 0
+
+    @property
+    def notified(self) -> bool:
+        """Whether a notification came before the decision (then the answer must stream)."""
+        return bool(self._early)
+
+    async def changed(self) -> None:
+        """Wait until the request is answered or sends its first notification."""
+        await self._changed.wait()
+
+    def deliver(self, payload: bytes) -> bool:
+        """Queue a related notification (kept until the stream starts)."""
+        if not self.streaming or self.answered:
+            return False
+        frame = encode_message(payload)
+        if self._connection is not None:
+            return self._connection.push(frame)
+        self._early.append(frame)
+        self._changed.set()
+        return True
+
+    def respond(self, payload: bytes, error_code: int | None = None) -> None:
+        """Take the response; on a stream it is the last event."""
+        if self.answered:
+            return
+        self.response, self.error_code, self.expected = payload, error_code, 0
+        if self._connection is not None:
+            self._connection.push(encode_message(payload))
+            self._connection.close()
+        self._changed.set()
+
+    def skip(self, fallback: bytes) -> None:
+        """End without a response (the request was cancelled: nothing more is sent for it)."""
+        self.close()
+
+    def close(self) -> None:
+        """End the answer now (a stream ends cleanly after what is queued)."""
+        self.expected = 0
+        if self._connection is not None:
+            self._connection.close()
+        self._changed.set()
+
+    def commit(self, connection: Connection) -> None:
+        """Answer on ``connection``, an SSE stream: what came so far first."""
+        self._connection = connection
+        for frame in self._early:
+            connection.push(frame)
+        self._early = []
+        if self.response is not None:
+            connection.push(encode_message(self.response))
+        if self.answered:
+            connection.close()

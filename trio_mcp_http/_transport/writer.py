@@ -17,8 +17,10 @@ from .._core.sse import encode_comment
 if TYPE_CHECKING:
     from .asgi_types import ASGIReceive, ASGISend
     from .connection import Connection
+    from .sinks import SseStream
+    from .traffic import Traffic
 
-__all__ = ["write_sse"]
+__all__ = ["serve_stream", "write_sse"]
 
 _KEEPALIVE: Final = encode_comment("keep-alive")
 
@@ -109,3 +111,34 @@ async def write_sse(
                 break
         nursery.cancel_scope.cancel()
     return not connection.aborted
+
+
+async def serve_stream(
+    traffic: Traffic,
+    connection: Connection,
+    headers: tuple[tuple[bytes, bytes], ...],
+    receive: ASGIReceive,
+    send: ASGISend,
+    *,
+    keepalive_interval: float,
+    stream: SseStream | None = None,
+    quick_answer: bool = True,
+) -> bool:
+    """Write one SSE response, counted in ``traffic``; then detach it from its ``stream``.
+
+    Returns:
+        Whether it ended cleanly (see :func:`write_sse`).
+    """
+    with traffic.stream():
+        try:
+            return await write_sse(
+                send,
+                receive,
+                connection,
+                list(headers),
+                keepalive_interval,
+                quick_answer=quick_answer,
+            )
+        finally:
+            if stream is not None:
+                stream.detach(connection)
