@@ -88,7 +88,7 @@ async def main(args: argparse.Namespace) -> None:
             )
 
             def snapshot() -> dict[str, Any]:
-                stats = trio.from_thread.run_sync(running.manager.statistics, trio_token=token)
+                stats = trio.from_thread.run_sync(running.statistics, trio_token=token)
                 return {"sessions": stats.sessions, "detail": dataclasses.asdict(stats)}
 
             start_stats_server(args.stats_port, snapshot)
