@@ -6,13 +6,16 @@ Used by tests/interop. Run with the interop venv's python (``interop/setup.sh`` 
 
 PLAN_JSON is the same list of steps as for ``ts_client.mjs`` (``listTools``, ``callTool`` with
 ``name``/``arguments``/``progress``, ``setLoggingLevel``, ``ping``, ``terminate``). The client
-connects in the SDK's default ``mode="auto"``: it first probes with a session-less
-``server/discover`` POST at ``MCP-Protocol-Version: 2026-07-28`` and falls back to
-``initialize`` when the server rejects it. ``terminate`` leaves the client's context, which
+connects in the mode named by ``INTEROP_MODE`` (default the SDK's own default, ``auto``: it
+first probes with a session-less ``server/discover`` POST at ``MCP-Protocol-Version:
+2026-07-28`` and takes the 2026-07-28 wire when the server offers it, else falls back to
+``initialize``). ``terminate`` leaves the client's context, which
 sends DELETE for the session (``terminate_on_close``); it must be the last step.
 
-The client declares sampling and answers ``sampling/createMessage`` with the text
-``sampled: <text of the last message>``. Every HTTP exchange is recorded. The script exits 0
+The client declares sampling and elicitation: it answers ``sampling/createMessage`` with the
+text ``sampled: <text of the last message>`` and accepts every elicitation with
+``{"name": "interop"}`` (server-to-client requests in a session, input-required results on the
+2026-07-28 wire). Every HTTP exchange is recorded. The script exits 0
 once the plan ran (errors are reported per step) and 1 only if it could not run at all. Every
 wait is bounded by ``INTEROP_STEP_TIMEOUT_S``.
 """
@@ -31,6 +34,8 @@ from mcp.client import Client, ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 
 STEP_TIMEOUT_S = float(os.environ.get("INTEROP_STEP_TIMEOUT_S", "20"))
+#: The client's era negotiation: "auto" (the SDK's default), "legacy" or "2026-07-28".
+MODE = os.environ.get("INTEROP_MODE", "auto")
 
 
 def _rpc_methods(body: bytes) -> list[str] | None:
@@ -109,6 +114,15 @@ class Recorder:
             stop_reason="endTurn",
         )
 
+    async def elicitation(
+        self, context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult:
+        """Answer elicitation/create by accepting, with ``name: interop`` in the content."""
+        self.report.setdefault("elicitationRequests", []).append(
+            params.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+        return types.ElicitResult(action="accept", content={"name": "interop"})
+
     async def logging(self, params: types.LoggingMessageNotificationParams) -> None:
         """Record a notifications/message."""
         self.report["logging"].append(
@@ -166,7 +180,9 @@ async def run(url: str, plan: list[dict[str, Any]]) -> dict[str, Any]:
                 )
                 async with Client(
                     transport,
+                    mode=MODE,  # type: ignore[arg-type]
                     sampling_callback=recorder.sampling,
+                    elicitation_callback=recorder.elicitation,
                     logging_callback=recorder.logging,
                     read_timeout_seconds=STEP_TIMEOUT_S,
                     client_info=types.Implementation(
@@ -174,6 +190,7 @@ async def run(url: str, plan: list[dict[str, Any]]) -> dict[str, Any]:
                     ),
                 ) as client:
                     report["protocolVersion"] = client.protocol_version
+                    report["discovered"] = client.session.discover_result is not None
                     info = client.server_info
                     report["serverInfo"] = None if info is None else _dump(info)
                     report["serverCapabilities"] = _dump(client.server_capabilities)

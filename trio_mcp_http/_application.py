@@ -78,6 +78,10 @@ class SessionContext(Protocol):
         """The protocol version negotiated by ``initialize`` (or assumed from the header)."""
 
     @property
+    def principal(self) -> str | None:
+        """Who the bearer token of the session (or of the exchange's request) speaks for."""
+
+    @property
     def initialized(self) -> bool:
         """Whether the client completed the handshake (sent ``notifications/initialized``).
 
@@ -121,6 +125,15 @@ class RequestContext(Protocol):
     @property
     def request_id(self) -> RequestId:
         """The id of the request, with its JSON type."""
+
+    def header(self, name: str) -> str | None:
+        """A header of the HTTP request that carried the request (``name`` in lowercase).
+
+        The per-request era checks some against the body (``Mcp-Param-*``).
+        """
+
+    async def wait_draining(self) -> None:
+        """Return once the server begins to shut down (a long stream then ends itself)."""
 
     async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Send a notification related to this request, on its stream, before the response."""

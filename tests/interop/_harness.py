@@ -52,8 +52,14 @@ def client_command(kind: ClientKind, url: str, plan: Sequence[dict[str, Any]]) -
     return [str(SDK_PYTHON), str(INTEROP / "py_client.py"), url, plan_json]
 
 
-async def run_client(kind: ClientKind, url: str, plan: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Run a client to completion (bounded by ``RUN_TIMEOUT``) and return its report."""
+async def run_client(
+    kind: ClientKind, url: str, plan: Sequence[dict[str, Any]], *, mode: str = "legacy"
+) -> dict[str, Any]:
+    """Run a client to completion (bounded by ``RUN_TIMEOUT``) and return its report.
+
+    ``mode`` is the client's era negotiation: ``"legacy"`` (a session), ``"auto"`` (probe
+    ``server/discover`` first: the 2026-07-28 wire when the server speaks it).
+    """
     for needed in (NODE, SDK_PYTHON):
         assert needed.exists(), f"{needed} is missing: run interop/setup.sh again"
     env = {
@@ -62,6 +68,7 @@ async def run_client(kind: ClientKind, url: str, plan: Sequence[dict[str, Any]])
         "INTEROP_STEP_TIMEOUT_S": str(STEP_TIMEOUT),
         "PYTHONWARNINGS": "ignore",
         "NO_PROXY": "127.0.0.1,localhost",
+        "INTEROP_MODE": mode,
     }
     env.pop("VIRTUAL_ENV", None)
     with trio.fail_after(RUN_TIMEOUT):

@@ -91,25 +91,10 @@ def check_http_log(report: dict[str, Any]) -> None:
     assert not report["errors"], report["errors"]
 
 
-def check_python_probe(report: dict[str, Any]) -> None:
-    """The Python SDK probes ``server/discover`` at 2026-07-28 first; we answer 4xx."""
-    if report["client"] != "python-sdk":
-        return
-    probe = report["http"][0]
-    assert probe["method"] == "POST"
-    assert probe["rpc"] == ["server/discover"]
-    assert probe["requestProtocolVersion"] == "2026-07-28"
-    assert probe["requestSessionId"] is None
-    assert 400 <= probe["status"] < 500, probe
-    assert probe["sessionId"] is None
-    assert report["http"][1]["rpc"] == ["initialize"]
-
-
 @pytest.mark.parametrize("kind", CLIENTS)
 async def test_demo_server(kind: ClientKind, demo: RunningServer) -> None:
     report = await run_client(kind, demo.url, DEMO_PLAN)
     check_http_log(report)
-    check_python_probe(report)
     assert report["serverInfo"]["name"] == "trio-mcp-http-demo"
 
     tools = {tool["name"]: tool for tool in step(report, 0, "listTools")["tools"]}
@@ -192,7 +177,6 @@ async def test_demo_server_modes(
     report = await run_client(kind, running.url, MODES_PLAN)
     assert not report["errors"], report["errors"]
     assert report["protocolVersion"] == LATEST
-    check_python_probe(report)
     names = {tool["name"] for tool in step(report, 0, "listTools")["tools"]}
     assert {"echo", "add", "sleep"} <= names
     assert texts(step(report, 1, "callTool")["result"]) == ["plain"]
@@ -217,7 +201,6 @@ async def test_everything_server(kind: ClientKind) -> None:
     async with everything_server() as url:
         report = await run_client(kind, url, EVERYTHING_PLAN)
         check_http_log(report)
-        check_python_probe(report)
 
         names = {tool["name"] for tool in step(report, 0, "listTools")["tools"]}
         assert {"test_tool_with_logging", "test_tool_with_progress", "test_sampling"} <= names
@@ -278,3 +261,39 @@ async def test_everything_server(kind: ClientKind) -> None:
             b'{"jsonrpc":"2.0","id":1,"method":"ping"}',
         )
         assert status == 404
+
+
+MODERN_PLAN: list[dict[str, Any]] = [
+    {"op": "listTools"},
+    {"op": "callTool", "name": "echo", "arguments": {"text": "héllo"}},
+    {"op": "callTool", "name": "sleep", "arguments": {"seconds": 1.2}, "progress": True},
+    {"op": "callTool", "name": "sleep", "arguments": {"seconds": 60}, "timeoutMs": 1000},
+    {"op": "callTool", "name": "add", "arguments": {"a": 2, "b": 3.5}},
+    {"op": "terminate"},
+]
+
+
+async def test_python_sdk_in_its_default_mode_takes_the_2026_wire(demo: RunningServer) -> None:
+    """The SDK's ``mode="auto"`` probes ``server/discover``, which we answer: no session."""
+    report = await run_client("python", demo.url, MODERN_PLAN, mode="auto")
+    assert not report["errors"], report["errors"]
+    assert (report["protocolVersion"], report["discovered"]) == ("2026-07-28", True)
+    http = report["http"]
+    assert http[0]["rpc"] == ["server/discover"] and http[0]["status"] == 200
+    assert all(e["requestProtocolVersion"] == "2026-07-28" for e in http), http
+    assert all(e["requestSessionId"] is None and e["sessionId"] is None for e in http), http
+    assert not [e for e in http if e["method"] != "POST"], http  # no GET, no DELETE
+    tools = {t["name"] for t in step(report, 0, "listTools")["tools"]}
+    assert {"echo", "add", "sleep"} <= tools
+    assert texts(step(report, 1, "callTool")["result"]) == ["héllo"]
+    sleep = step(report, 2, "callTool")
+    assert texts(sleep["result"]) == ["Slept 1.2 seconds"]
+    assert [p["progress"] for p in sleep["progress"]] == pytest.approx([1.0, 1.2])
+    # Giving up on a request closes its stream, which cancels it on the server.
+    assert not report["steps"][3]["ok"]
+    assert step(report, 4, "callTool")["result"]["structuredContent"] == {"result": 5.5}
+    with trio.fail_after(5):
+        await trio.testing.wait_all_tasks_blocked()
+    stats = demo.statistics()
+    assert (stats.sessions, stats.exchanges, stats.requests_in_flight) == (0, 0, 0)
+    assert stats.sessions_opened == 0

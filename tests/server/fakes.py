@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import trio
+
 from trio_mcp_http import Notification, Request, RequestId
 
 Sent = list[tuple[str, dict[str, Any] | None]]
@@ -22,6 +24,10 @@ class FakeSession:
     @property
     def initialized(self) -> bool:
         return self.handshake_complete
+
+    @property
+    def principal(self) -> str | None:
+        return None
 
     @property
     def session_id(self) -> str | None:
@@ -66,6 +72,12 @@ class FakeRequest:
     @property
     def request_id(self) -> RequestId:
         return self._request_id
+
+    def header(self, name: str) -> str | None:
+        return None
+
+    async def wait_draining(self) -> None:
+        await trio.sleep_forever()
 
     async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
         self.notifications.append((method, params))

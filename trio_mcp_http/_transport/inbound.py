@@ -147,6 +147,8 @@ async def _call_handler(inbound: InboundRequest) -> Message:
         return make_error(request.id, INTERNAL_ERROR, "Internal error: handler returned no object")
     if request.method == "initialize":  # the version is the transport's to negotiate
         result = {**result, "protocolVersion": session.revision.version}
+    elif request.method == "server/discover":  # and so are the versions it serves
+        result = {**result, "supportedVersions": list(session.served_versions)}
     return make_response(request.id, result)
 
 

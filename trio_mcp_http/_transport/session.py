@@ -169,6 +169,11 @@ class Session:
         return self.revision.version
 
     @property
+    def served_versions(self) -> tuple[str, ...]:
+        """Every protocol version the server serves, oldest first."""
+        return self._owner.config.served_versions
+
+    @property
     def draining(self) -> trio.Event:
         """Set when the server begins to shut down."""
         return self._owner.draining

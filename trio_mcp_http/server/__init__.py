@@ -26,6 +26,8 @@ a parameter annotated with it.
 """
 
 from .._core.levels import DEFAULT_LOG_LEVEL, LOG_LEVELS
+from ._bus import Change, LocalBus, NotificationBus, SubscriptionLost
+from ._caching import CacheHints, CacheScope
 from ._completion import Completer, RefType
 from ._content import (
     AudioContent,
@@ -44,9 +46,17 @@ from ._content import (
 from ._context import Context
 from ._errors import CapabilityNotNegotiated, McpError
 from ._handler import McpSessionHandler
+from ._input_required import InputRequired, MissingClientCapability
 from ._prompts import Prompt
 from ._resources import Resource, ResourceTemplate
-from ._results import ElicitResult, Root, SamplingResult, ToolAnnotations, ToolResult
+from ._results import (
+    ElicitResult,
+    InputRequiredResult,
+    Root,
+    SamplingResult,
+    ToolAnnotations,
+    ToolResult,
+)
 from ._server import McpServer
 from ._tools import Tool
 from ._uri_template import UriTemplate
@@ -56,16 +66,24 @@ __all__ = [
     "LOG_LEVELS",
     "AudioContent",
     "BlobResourceContents",
+    "CacheHints",
+    "CacheScope",
     "CapabilityNotNegotiated",
+    "Change",
     "Completer",
     "ContentBlock",
     "Context",
     "ElicitResult",
     "EmbeddedResource",
     "ImageContent",
+    "InputRequired",
+    "InputRequiredResult",
+    "LocalBus",
     "McpError",
     "McpServer",
     "McpSessionHandler",
+    "MissingClientCapability",
+    "NotificationBus",
     "Prompt",
     "PromptMessage",
     "RefType",
@@ -77,6 +95,7 @@ __all__ = [
     "Root",
     "SamplingMessage",
     "SamplingResult",
+    "SubscriptionLost",
     "TextContent",
     "TextResourceContents",
     "Tool",

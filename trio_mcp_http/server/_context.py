@@ -13,14 +13,17 @@ from pydantic import BaseModel, ValidationError
 
 from .._core.jsonrpc import INTERNAL_ERROR, as_request_id
 from .._core.levels import LogLevel, is_log_level, level_enabled
+from .._core.per_request import CLIENT_CAPABILITIES, CLIENT_INFO, LOG_LEVEL
 from ._content import SamplingMessage, dump
 from ._errors import CapabilityNotNegotiated, McpError
+from ._input_required import CAPABILITY_OF, MissingClientCapability
 from ._results import ElicitResult, Root, SamplingResult
 
 if TYPE_CHECKING:
     from .._application import RequestContext, SessionContext
     from .._core.jsonrpc import RequestId
     from ._handler import McpSessionHandler
+    from ._input_required import InputRound
     from ._server import McpServer
 
 __all__ = ["Context"]
@@ -47,10 +50,19 @@ class Context:
     Cancellation of the handler itself (``notifications/cancelled`` from the client) is never
     caught here.
 
+    In the per-request era (2026-07-28) the client's capabilities, identity and log level come
+    with each request (``_meta``), logging is off unless the request asked for a level, and the
+    asks (:meth:`elicit`, :meth:`sample`, :meth:`list_roots`, :meth:`ask`) are answered through
+    input-required results: the request is answered "input required", the client retries with
+    the answers, and the function runs again; each ask then returns its answer (see
+    :mod:`trio_mcp_http.server._input_required`). The same code serves both eras.
+
     Args:
         handler: The session handler.
         request: The transport's context of the request being handled.
         meta: The request's ``params._meta`` object, if any.
+        inputs: The answers of an input-required request (per-request era: ``tools/call``,
+            ``resources/read`` and ``prompts/get``); ``None`` where input cannot be asked.
     """
 
     def __init__(
@@ -58,10 +70,13 @@ class Context:
         handler: McpSessionHandler,
         request: RequestContext,
         meta: Mapping[str, Any] | None = None,
+        inputs: InputRound | None = None,
     ) -> None:
         self._handler = handler
         self._request = request
         self._meta = dict(meta) if meta else {}
+        self._inputs = inputs
+        self._per_request = handler.per_request
 
     # -- what the request is ------------------------------------------------------------
 
@@ -106,19 +121,47 @@ class Context:
         return self._handler.protocol_version
 
     @property
+    def per_request(self) -> bool:
+        """Whether the request is of the per-request era (2026-07-28: no session)."""
+        return self._per_request
+
+    @property
     def client_capabilities(self) -> dict[str, Any]:
-        """The capabilities the client declared in ``initialize``."""
+        """The capabilities the client declared (in ``initialize``, or in this request)."""
+        if self._per_request:
+            capabilities = self._meta.get(CLIENT_CAPABILITIES)
+            return capabilities if isinstance(capabilities, dict) else {}
         return self._handler.client_capabilities
 
     @property
     def client_info(self) -> dict[str, Any]:
-        """The ``clientInfo`` the client sent in ``initialize``."""
+        """The ``clientInfo`` the client sent (in ``initialize``, or with this request)."""
+        if self._per_request:
+            info = self._meta.get(CLIENT_INFO)
+            return info if isinstance(info, dict) else {}
         return self._handler.client_info
 
     @property
-    def log_level(self) -> LogLevel:
-        """The session's current log level."""
+    def log_level(self) -> LogLevel | None:
+        """The level below which log messages are dropped; ``None``: logging is off.
+
+        The session's level (``logging/setLevel``, ``"info"`` at first), or in the per-request
+        era the level the request asked for, if any.
+        """
+        if self._per_request:
+            level = self._meta.get(LOG_LEVEL)
+            return level if is_log_level(level) else None
         return self._handler.log_level
+
+    @property
+    def raw_request_state(self) -> str | None:
+        """The ``requestState`` the client sent, as it is (for ``own_request_state`` tools)."""
+        return None if self._inputs is None else self._inputs.raw_state
+
+    @property
+    def input_responses(self) -> dict[str, dict[str, Any]]:
+        """The answers this run can use (per-request era), by key; empty elsewhere."""
+        return {} if self._inputs is None else dict(self._inputs.answers)
 
     # -- notifications -------------------------------------------------------------------
 
@@ -135,7 +178,8 @@ class Context:
         """
         if not is_log_level(level):
             raise ValueError(f"not a log level: {level!r}")
-        if not level_enabled(level, self._handler.log_level):
+        threshold = self.log_level
+        if threshold is None or not level_enabled(level, threshold):
             return
         params: dict[str, Any] = {"level": level, "data": data}
         if logger is not None:
@@ -190,9 +234,62 @@ class Context:
 
     # -- requests to the client ----------------------------------------------------------
 
+    def require_capability(self, *names: str) -> None:
+        """Refuse the request unless the client declared every capability named.
+
+        Raises:
+            MissingClientCapability: Per-request era (-32021, HTTP 400).
+            CapabilityNotNegotiated: Handshake era.
+        """
+        missing = [name for name in names if self.client_capabilities.get(name) is None]
+        if not missing:
+            return
+        if self._per_request:
+            raise MissingClientCapability({name: {} for name in missing})
+        raise CapabilityNotNegotiated(missing[0], "this request")
+
+    async def ask(self, requests: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Ask the client several things at once; return its answers by key.
+
+        Each request is ``{"method": ..., "params": ...}`` (``elicitation/create``,
+        ``sampling/createMessage`` or ``roots/list``). In the per-request era they go out in
+        one input-required result (the function runs again with every answer); in the
+        handshake era they are sent one after another.
+
+        Raises:
+            InputRequired: Per-request era, some answers are still missing (the server
+                answers input-required; do not catch it).
+            MissingClientCapability: Per-request era, a capability the client lacks.
+            CapabilityNotNegotiated: Handshake era, a capability the client lacks.
+        """
+        for request in requests.values():
+            capability = CAPABILITY_OF.get(request["method"])
+            if capability is not None:
+                self.require_capability(capability)
+        if self._per_request:
+            if self._inputs is None:
+                raise McpError(
+                    INTERNAL_ERROR, "input can only be asked for by tools, resources and prompts"
+                )
+            return self._inputs.gather(requests)
+        return {
+            key: await self._request.send_request(request["method"], request.get("params"))
+            for key, request in requests.items()
+        }
+
     async def _ask(
-        self, method: str, params: dict[str, Any] | None, capability: str | None
+        self, method: str, params: dict[str, Any] | None, capability: str | None, key: str | None
     ) -> dict[str, Any]:
+        if self._per_request:
+            if capability is not None:
+                self.require_capability(capability)
+            if self._inputs is None:
+                raise McpError(
+                    INTERNAL_ERROR, f"{method} can only be asked by tools, resources and prompts"
+                )
+            chosen = key if key is not None else self._inputs.next_key(method)
+            request = {"method": method, "params": params or {}}
+            return self._inputs.gather({chosen: request})[chosen]
         if capability is not None and self._handler.client_capabilities.get(capability) is None:
             raise CapabilityNotNegotiated(capability, method)
         return await self._request.send_request(method, params)
@@ -208,6 +305,7 @@ class Context:
         model_preferences: Mapping[str, Any] | None = None,
         include_context: IncludeContext | None = None,
         metadata: Mapping[str, Any] | None = None,
+        key: str | None = None,
     ) -> SamplingResult:
         """Ask the client's LLM for a completion (``sampling/createMessage``).
 
@@ -220,6 +318,8 @@ class Context:
             model_preferences: Optional ``modelPreferences`` object.
             include_context: Which MCP context the client should include.
             metadata: Optional provider-specific metadata.
+            key: The key of the ask in an input-required result (default: its place in the
+                run). Give one when the order of asks can change between runs.
 
         Returns:
             The client's answer.
@@ -243,11 +343,15 @@ class Context:
             "metadata": None if metadata is None else dict(metadata),
         }
         params.update({k: v for k, v in optional.items() if v is not None})
-        result = await self._ask("sampling/createMessage", params, "sampling")
+        result = await self._ask("sampling/createMessage", params, "sampling", key)
         return _parse(SamplingResult, result, "sampling/createMessage")
 
     async def elicit(
-        self, message: str, requested_schema: Mapping[str, Any] | type[BaseModel]
+        self,
+        message: str,
+        requested_schema: Mapping[str, Any] | type[BaseModel],
+        *,
+        key: str | None = None,
     ) -> ElicitResult:
         """Ask the user for input through the client (``elicitation/create``, form mode).
 
@@ -255,6 +359,8 @@ class Context:
             message: What to ask.
             requested_schema: A flat JSON Schema object of primitive properties, or a
                 pydantic model whose schema is used.
+            key: The key of the ask in an input-required result (default: its place in the
+                run).
 
         Returns:
             The user's action and, when accepted, the submitted values (not validated).
@@ -270,10 +376,10 @@ class Context:
         else:
             schema = dict(requested_schema)
         params = {"message": message, "requestedSchema": schema}
-        result = await self._ask("elicitation/create", params, "elicitation")
+        result = await self._ask("elicitation/create", params, "elicitation", key)
         return _parse(ElicitResult, result, "elicitation/create")
 
-    async def list_roots(self) -> list[Root]:
+    async def list_roots(self, *, key: str | None = None) -> list[Root]:
         """Ask the client for its roots (``roots/list``).
 
         Raises:
@@ -282,7 +388,7 @@ class Context:
             JsonRpcError: The client answered with an error.
             BackChannelUnavailable: The request cannot reach the client.
         """
-        result = await self._ask("roots/list", None, "roots")
+        result = await self._ask("roots/list", None, "roots", key)
         roots = result.get("roots")
         if not isinstance(roots, list):
             raise McpError(INTERNAL_ERROR, "invalid roots/list result from the client")
@@ -295,7 +401,9 @@ class Context:
             ClientRequestTimeout: No answer within ``client_request_timeout``.
             BackChannelUnavailable: The request cannot reach the client.
         """
-        await self._ask("ping", None, None)
+        if self._per_request:
+            raise McpError(INTERNAL_ERROR, "there is no ping in the per-request era")
+        await self._ask("ping", None, None, None)
 
 
 def _parse(model: type[_M], value: Any, method: str) -> _M:

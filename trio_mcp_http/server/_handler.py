@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from .._core.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, JsonRpcError
 from .._core.levels import DEFAULT_LOG_LEVEL, LOG_LEVELS, LogLevel, is_log_level
-from ._completion import complete
+from .._core.versions import Era, revision
+from ._completion import complete as complete_values
 from ._context import Context
 from ._pagination import paginate
+from ._per_request import handle_per_request
 
 if TYPE_CHECKING:
     from .._application import RequestContext, SessionContext
@@ -62,6 +64,7 @@ class McpSessionHandler:
         "client_info",
         "handshake_done",
         "log_level",
+        "per_request",
         "server",
         "session",
         "subscriptions",
@@ -76,6 +79,9 @@ class McpSessionHandler:
         self.log_level: LogLevel = DEFAULT_LOG_LEVEL
         self.subscriptions: frozenset[str] = frozenset()
         self.handshake_done = stateless
+        found = revision(session.protocol_version)
+        #: The session is one exchange of the per-request era (2026-07-28).
+        self.per_request = stateless and found is not None and found.era is Era.PER_REQUEST
 
     @property
     def protocol_version(self) -> str:
@@ -91,6 +97,8 @@ class McpSessionHandler:
 
     async def handle_request(self, request: Request, context: RequestContext) -> dict[str, Any]:
         """Answer one client request (see :class:`~trio_mcp_http.SessionHandler`)."""
+        if self.per_request:
+            return await handle_per_request(self, request, context)
         method = request.method
         params = request.params or {}
         if method == "ping":
@@ -105,14 +113,14 @@ class McpSessionHandler:
             case "tools/list":
                 return self._list("tools", self.server.tools, params)
             case "tools/call":
-                return await self._call_tool(params, ctx)
+                return await self.call_tool(params, ctx)
             case "resources/list":
                 return self._list("resources", self.server.resources, params)
             case "resources/templates/list":
                 templates = self.server.resource_templates
                 return self._list("resourceTemplates", templates, params)
             case "resources/read":
-                return await self._read_resource(params, ctx)
+                return await self.read_resource(params, ctx)
             case "resources/subscribe":
                 self.subscriptions |= {_str_param(params, "uri")}
                 return {}
@@ -122,11 +130,11 @@ class McpSessionHandler:
             case "prompts/list":
                 return self._list("prompts", self.server.prompts, params)
             case "prompts/get":
-                return await self._get_prompt(params, ctx)
+                return await self.get_prompt(params, ctx)
             case "logging/setLevel":
                 return self._set_level(params)
             case "completion/complete":
-                return await self._complete(params)
+                return await self.complete(params)
         raise JsonRpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
 
     async def handle_notification(
@@ -169,6 +177,20 @@ class McpSessionHandler:
 
     # -- lists ----------------------------------------------------------------------------
 
+    def list_result(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The result of one of the ``*/list`` methods (a page of it)."""
+        key, registry = self._registry(method)
+        return self._list(key, registry, params)
+
+    def _registry(self, method: str) -> tuple[str, Mapping[str, Any]]:
+        server = self.server
+        return {
+            "tools/list": ("tools", server.tools),
+            "resources/list": ("resources", server.resources),
+            "resources/templates/list": ("resourceTemplates", server.resource_templates),
+            "prompts/list": ("prompts", server.prompts),
+        }[method]
+
     def _list(
         self, key: str, registry: Mapping[str, Any], params: Mapping[str, Any]
     ) -> dict[str, Any]:
@@ -182,14 +204,16 @@ class McpSessionHandler:
 
     # -- tools, resources, prompts, completion ------------------------------------------
 
-    async def _call_tool(self, params: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
+    async def call_tool(self, params: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
+        """The result of ``tools/call``."""
         name = _str_param(params, "name")
         tool = self.server.tools.get(name)
         if tool is None:
             raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}", {"name": name})
         return await tool.call(_obj_param(params, "arguments"), ctx)
 
-    async def _read_resource(self, params: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
+    async def read_resource(self, params: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
+        """The result of ``resources/read``."""
         uri = _str_param(params, "uri")
         resource = self.server.resources.get(uri)
         if resource is not None:
@@ -200,14 +224,16 @@ class McpSessionHandler:
                 return {"contents": await template.read(uri, values, ctx)}
         raise JsonRpcError(INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
 
-    async def _get_prompt(self, params: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
+    async def get_prompt(self, params: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
+        """The result of ``prompts/get``."""
         name = _str_param(params, "name")
         prompt = self.server.prompts.get(name)
         if prompt is None:
             raise JsonRpcError(INVALID_PARAMS, f"Unknown prompt: {name}", {"name": name})
         return await prompt.render(_obj_param(params, "arguments"), ctx)
 
-    async def _complete(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    async def complete(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The result of ``completion/complete``."""
         ref = _obj_param(params, "ref")
         argument = _obj_param(params, "argument")
         name, value = _str_param(argument, "name"), _str_param(argument, "value")
@@ -225,4 +251,4 @@ class McpSessionHandler:
             raise JsonRpcError(INVALID_PARAMS, f"Unknown reference: {ref_type} {key}")
         completer = self.server.completers.get((ref_type, key))
         resolved_strs = {k: str(v) for k, v in resolved.items()}
-        return await complete(completer, name, value, resolved_strs)
+        return await complete_values(completer, name, value, resolved_strs)

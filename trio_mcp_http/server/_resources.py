@@ -21,6 +21,7 @@ from ._signature import Signature, format_validation_error, inspect_function
 from ._uri_template import UriTemplate, is_template
 
 if TYPE_CHECKING:
+    from ._caching import CacheScope
     from ._context import Context
 
 __all__ = ["Resource", "ResourceTemplate", "make_resource", "to_contents"]
@@ -99,6 +100,8 @@ class Resource:
         description: An optional description (the docstring by default).
         mime_type: An optional MIME type.
         fn: The reader function.
+        ttl_ms: Its caching hint (per-request era); ``None``: the server's.
+        cache_scope: Its cache scope (per-request era); ``None``: the server's.
     """
 
     uri: str
@@ -108,6 +111,8 @@ class Resource:
     mime_type: str | None
     fn: Callable[..., Any]
     signature: Signature
+    ttl_ms: int | None = None
+    cache_scope: CacheScope | None = None
 
     def describe(self) -> dict[str, Any]:
         """The entry in ``resources/list``."""
@@ -143,6 +148,8 @@ class ResourceTemplate:
         description: An optional description (the docstring by default).
         mime_type: An optional MIME type of the resources.
         fn: The reader function; its parameters are named after the template's variables.
+        ttl_ms: Its caching hint (per-request era); ``None``: the server's.
+        cache_scope: Its cache scope (per-request era); ``None``: the server's.
     """
 
     template: UriTemplate
@@ -152,6 +159,8 @@ class ResourceTemplate:
     mime_type: str | None
     fn: Callable[..., Any]
     signature: Signature
+    ttl_ms: int | None = None
+    cache_scope: CacheScope | None = None
 
     def describe(self) -> dict[str, Any]:
         """The entry in ``resources/templates/list``."""
@@ -190,6 +199,8 @@ def make_resource(
     mime_type: str | None = None,
     *,
     title: str | None = None,
+    ttl_ms: int | None = None,
+    cache_scope: CacheScope | None = None,
 ) -> Resource | ResourceTemplate:
     """Build a :class:`Resource`, or a :class:`ResourceTemplate` when ``uri`` has ``{vars}``.
 
@@ -205,7 +216,9 @@ def make_resource(
     if not is_template(uri):
         if signature.params:
             raise TypeError(f"{fn.__qualname__}: a static resource's function takes no arguments")
-        return Resource(uri, resource_name, title, desc, mime_type, fn, signature)
+        return Resource(
+            uri, resource_name, title, desc, mime_type, fn, signature, ttl_ms, cache_scope
+        )
     template = UriTemplate.parse(uri)
     missing = [v for v in template.variables if v not in signature.names]
     if missing:
@@ -217,4 +230,6 @@ def make_resource(
     ]
     if extra:
         raise TypeError(f"{fn.__qualname__}: required parameters {extra} are not in {uri!r}")
-    return ResourceTemplate(template, resource_name, title, desc, mime_type, fn, signature)
+    return ResourceTemplate(
+        template, resource_name, title, desc, mime_type, fn, signature, ttl_ms, cache_scope
+    )

@@ -8,7 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._content import ContentBlock, dump
 
-__all__ = ["ElicitResult", "Root", "SamplingResult", "ToolAnnotations", "ToolResult"]
+__all__ = [
+    "ElicitResult",
+    "InputRequiredResult",
+    "Root",
+    "SamplingResult",
+    "ToolAnnotations",
+    "ToolResult",
+]
 
 
 def _wire(name: str, default: Any = None) -> Any:
@@ -59,6 +66,30 @@ class ToolResult(_Model):
         out = dump(self)
         if not self.is_error:
             out.pop("isError", None)
+        return out
+
+
+class InputRequiredResult(_Model):
+    """An input-required answer built by the handler itself (per-request era).
+
+    For handlers that manage ``requestState`` themselves (``own_request_state=True``); others
+    just await ``ctx.elicit(...)`` and friends, and the server builds this answer.
+
+    Attributes:
+        input_requests: What the client must answer, by key: ``{"method", "params"}`` each.
+        request_state: An opaque string the client sends back with its answers.
+    """
+
+    input_requests: dict[str, dict[str, Any]] = _wire("inputRequests", None)
+    request_state: str | None = _wire("requestState")
+
+    def to_result(self) -> dict[str, Any]:
+        """The wire ``result`` object."""
+        out: dict[str, Any] = {"resultType": "input_required"}
+        if self.input_requests:
+            out["inputRequests"] = self.input_requests
+        if self.request_state is not None:
+            out["requestState"] = self.request_state
         return out
 
 

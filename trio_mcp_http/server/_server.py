@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from ._bus import Change, LocalBus, NotificationBus
+from ._caching import CacheHints, CacheScope
 from ._completion import Completer, RefType
 from ._handler import McpSessionHandler
 from ._prompts import Prompt, make_prompt
+from ._request_state import RequestStateSeal
 from ._resources import Resource, ResourceTemplate, make_resource
 from ._tools import Tool, make_tool
 
@@ -48,6 +51,13 @@ class McpServer:
         version: The server version (``serverInfo.version``).
         instructions: Optional instructions for the client's model.
         page_size: The most items in one page of a ``*/list`` result.
+        cache: Caching hints of per-request-era results (default: ``ttlMs`` 0).
+        request_state_keys: HMAC keys of the ``requestState`` of input-required results,
+            newest first (at least 16 bytes each; share them between the processes of one
+            deployment so that any of them verifies any state); ``None``: a random key per
+            process.
+        request_state_ttl: Seconds an input-required request may take to be retried.
+        bus: Carries ``notify_*`` changes to listen streams (default: in this process).
 
     How long requests to the client (sampling, elicitation, roots, ping) wait for the answer is
     the transport's ``ServerConfig.client_request_timeout``.
@@ -60,9 +70,16 @@ class McpServer:
         *,
         instructions: str | None = None,
         page_size: int = 50,
+        cache: CacheHints | None = None,
+        request_state_keys: Sequence[bytes] | None = None,
+        request_state_ttl: float = 600.0,
+        bus: NotificationBus | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        self.cache = cache if cache is not None else CacheHints()
+        self.request_state = RequestStateSeal(request_state_keys, ttl=request_state_ttl)
+        self.bus: NotificationBus = bus if bus is not None else LocalBus()
         self.name = name
         self.version = version
         self.instructions = instructions
@@ -79,8 +96,29 @@ class McpServer:
     def open_session(self, session: SessionContext) -> McpSessionHandler:
         """Return the handler of a new session (:meth:`trio_mcp_http.Application.open_session`)."""
         handler = McpSessionHandler(self, session)
-        self._sessions.add(handler)
+        if session.session_id is not None:  # exchanges hear no broadcasts
+            self._sessions.add(handler)
         return handler
+
+    def server_info(self) -> dict[str, Any]:
+        """``serverInfo``: the server's name and version."""
+        return {"name": self.name, "version": self.version}
+
+    def discover_result(self) -> dict[str, Any]:
+        """The ``server/discover`` result (the transport adds ``supportedVersions``)."""
+        result: dict[str, Any] = {"capabilities": self.capabilities()}
+        if self.instructions is not None:
+            result["instructions"] = self.instructions
+        return result
+
+    def find_resource(self, uri: object) -> Resource | ResourceTemplate | None:
+        """The resource, or the first template, that serves ``uri``."""
+        if not isinstance(uri, str):
+            return None
+        found = self._resources.get(uri)
+        if found is not None:
+            return found
+        return next((t for t in self._templates.values() if t.match(uri) is not None), None)
 
     def capabilities(self) -> dict[str, Any]:
         """The server capabilities advertised in ``initialize`` results."""
@@ -139,6 +177,7 @@ class McpServer:
         annotations: ToolAnnotations | Mapping[str, Any] | None = None,
         output_schema: Mapping[str, Any] | Literal[True] | None = None,
         input_schema: Mapping[str, Any] | None = None,
+        own_request_state: bool = False,
     ) -> Callable[[F], F]:
         """Register a function as a tool (decorator; the function is returned unchanged).
 
@@ -156,7 +195,11 @@ class McpServer:
                 (non-object types are wrapped as ``{"result": ...}``); a dict is used as it
                 is (the return value, a dict or model, is then not validated against it).
             input_schema: List this schema instead of the derived one (arguments are still
-                validated against the signature).
+                validated against the signature). ``x-mcp-header`` annotations in it mirror
+                arguments into ``Mcp-Param-*`` headers (checked on per-request calls).
+            own_request_state: The tool manages ``requestState`` itself (per-request era): it
+                reads ``ctx.raw_request_state`` and may return an :class:`InputRequiredResult`;
+                the server neither seals nor checks the state.
 
         Raises:
             ValueError: Invalid or duplicate name, or an output schema not of type object.
@@ -173,6 +216,7 @@ class McpServer:
                 annotations=annotations,
                 output_schema=output_schema,
                 input_schema=input_schema,
+                own_request_state=own_request_state,
             )
             return fn
 
@@ -188,6 +232,7 @@ class McpServer:
         annotations: ToolAnnotations | Mapping[str, Any] | None = None,
         output_schema: Mapping[str, Any] | Literal[True] | None = None,
         input_schema: Mapping[str, Any] | None = None,
+        own_request_state: bool = False,
     ) -> Tool:
         """Register a tool without decorating (arguments as for :meth:`tool`).
 
@@ -201,6 +246,7 @@ class McpServer:
             annotations=annotations,
             output_schema=output_schema,
             input_schema=input_schema,
+            own_request_state=own_request_state,
         )
         if tool.name in self._tools:
             raise ValueError(f"a tool named {tool.name!r} is already registered")
@@ -221,6 +267,8 @@ class McpServer:
         mime_type: str | None = None,
         *,
         title: str | None = None,
+        ttl_ms: int | None = None,
+        cache_scope: CacheScope | None = None,
     ) -> Callable[[F], F]:
         """Register a resource, or a resource template when ``uri`` has ``{variables}``.
 
@@ -237,6 +285,9 @@ class McpServer:
             mime_type: The MIME type (default when reading: ``text/plain`` for text,
                 ``application/octet-stream`` for bytes).
             title: An optional display title.
+            ttl_ms: How long its reads stay fresh in caches (per-request era; default: the
+                server's ``cache.read_ttl_ms``).
+            cache_scope: Who may reuse its cached reads (default: the server's).
 
         Raises:
             ValueError: The URI or template is already registered, or malformed.
@@ -245,7 +296,16 @@ class McpServer:
         _no_bare_decorator(uri, "resource")
 
         def register(fn: F) -> F:
-            self.add_resource(fn, uri, name, description, mime_type, title=title)
+            self.add_resource(
+                fn,
+                uri,
+                name,
+                description,
+                mime_type,
+                title=title,
+                ttl_ms=ttl_ms,
+                cache_scope=cache_scope,
+            )
             return fn
 
         return register
@@ -259,9 +319,20 @@ class McpServer:
         mime_type: str | None = None,
         *,
         title: str | None = None,
+        ttl_ms: int | None = None,
+        cache_scope: CacheScope | None = None,
     ) -> Resource | ResourceTemplate:
         """Register a resource or template without decorating (see :meth:`resource`)."""
-        made = make_resource(fn, uri, name, description, mime_type, title=title)
+        made = make_resource(
+            fn,
+            uri,
+            name,
+            description,
+            mime_type,
+            title=title,
+            ttl_ms=ttl_ms,
+            cache_scope=cache_scope,
+        )
         if isinstance(made, ResourceTemplate):
             if uri in self._templates:
                 raise ValueError(f"resource template {uri!r} is already registered")
@@ -360,21 +431,27 @@ class McpServer:
                 log.exception("could not send %s", method)
 
     async def notify_resource_updated(self, uri: str) -> None:
-        """Send ``notifications/resources/updated`` to every session subscribed to ``uri``.
+        """Tell every client subscribed to ``uri`` that it changed.
 
-        They travel on each session's standalone GET stream (dropped where none is open).
+        Sessions subscribed with ``resources/subscribe`` get it on their standalone GET stream
+        (dropped where none is open); listen streams whose ``resourceSubscriptions`` name it,
+        through the bus.
         """
         handlers = [h for h in self._live_sessions() if uri in h.subscriptions]
         await self._broadcast(handlers, "notifications/resources/updated", {"uri": uri})
+        await self.bus.publish(Change("resource", uri))
 
     async def notify_tools_changed(self) -> None:
-        """Send ``notifications/tools/list_changed`` to every initialized session."""
+        """Send ``notifications/tools/list_changed`` to every initialized session and listener."""
         await self._broadcast(self._live_sessions(), "notifications/tools/list_changed", None)
+        await self.bus.publish(Change("tools"))
 
     async def notify_resources_changed(self) -> None:
-        """Send ``notifications/resources/list_changed`` to every initialized session."""
+        """Send ``notifications/resources/list_changed`` to every session and listener."""
         await self._broadcast(self._live_sessions(), "notifications/resources/list_changed", None)
+        await self.bus.publish(Change("resources"))
 
     async def notify_prompts_changed(self) -> None:
-        """Send ``notifications/prompts/list_changed`` to every initialized session."""
+        """Send ``notifications/prompts/list_changed`` to every session and listener."""
         await self._broadcast(self._live_sessions(), "notifications/prompts/list_changed", None)
+        await self.bus.publish(Change("prompts"))

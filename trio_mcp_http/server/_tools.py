@@ -27,8 +27,10 @@ import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .._core.jsonrpc import NotJson, encode_json
+from .._core.per_request import MirroredParam, mirrored_params
 from ._content import CONTENT_TYPES, dump
-from ._results import ToolAnnotations, ToolResult
+from ._input_required import InputRequired, MissingClientCapability
+from ._results import InputRequiredResult, ToolAnnotations, ToolResult
 from ._signature import Signature, format_validation_error, inspect_function, return_annotation
 
 if TYPE_CHECKING:
@@ -143,6 +145,9 @@ class Tool:
         description: The description listed (the docstring by default).
         title: An optional display title.
         annotations: Optional behaviour hints.
+        mirrored: The arguments its schema mirrors into ``Mcp-Param-*`` headers.
+        own_request_state: It manages ``requestState`` itself (per-request era): the server
+            neither seals nor checks it.
     """
 
     name: str
@@ -153,6 +158,8 @@ class Tool:
     title: str | None
     annotations: dict[str, Any] | None
     output: _Output | None
+    mirrored: tuple[MirroredParam, ...] = ()
+    own_request_state: bool = False
 
     @property
     def output_schema(self) -> dict[str, Any] | None:
@@ -185,6 +192,8 @@ class Tool:
             if inspect.isawaitable(value):
                 value = await value
             return self.to_result(value)
+        except (InputRequired, MissingClientCapability):
+            raise  # the request's answer, not the tool's error
         except NotJson as exc:
             log.info("tool %r returned a value that is not JSON: %s", self.name, exc)
             return error_result(f"Tool {self.name!r} returned a value that is not JSON: {exc}")
@@ -202,6 +211,8 @@ class Tool:
             result = value.to_result()
             encode_json(result)  # NotJson here is a tool error, not a broken response
             return result
+        if isinstance(value, InputRequiredResult):
+            return value.to_result()
         is_content = isinstance(value, CONTENT_TYPES) or (
             isinstance(value, list | tuple) and any(isinstance(v, CONTENT_TYPES) for v in value)
         )
@@ -220,11 +231,13 @@ def make_tool(
     annotations: ToolAnnotations | Mapping[str, Any] | None = None,
     output_schema: Mapping[str, Any] | Literal[True] | None = None,
     input_schema: Mapping[str, Any] | None = None,
+    own_request_state: bool = False,
 ) -> Tool:
     """Build a :class:`Tool` from a function (see :meth:`McpServer.tool`).
 
     Raises:
-        ValueError: The name is not a valid tool name, or the output schema is not an object.
+        ValueError: The name is not a valid tool name, the output schema is not an object, or
+            an ``x-mcp-header`` annotation of the input schema breaks its rules.
         TypeError: The signature cannot be turned into an input schema.
     """
     tool_name = name if name is not None else fn.__name__
@@ -237,13 +250,16 @@ def make_tool(
         hints: dict[str, Any] | None = dump(annotations)
     else:
         hints = None if annotations is None else dict(annotations)
+    listed = dict(input_schema) if input_schema is not None else signature.json_schema()
     return Tool(
         name=tool_name,
         fn=fn,
         signature=signature,
-        input_schema=dict(input_schema) if input_schema is not None else signature.json_schema(),
+        input_schema=listed,
         description=description if description is not None else inspect.getdoc(fn),
         title=title,
         annotations=hints,
         output=_output_spec(fn, output_schema),
+        mirrored=mirrored_params(listed),
+        own_request_state=own_request_state,
     )

@@ -1,0 +1,111 @@
+"""The notification bus: changes raised by the server, delivered to every listen stream.
+
+``notify_tools_changed()`` and friends publish a :class:`Change`; every
+``subscriptions/listen`` stream (per-request era) subscribes and forwards the changes its
+client asked for. :class:`LocalBus` is the in-process bus; a bus shared by several processes
+(Redis) implements the same :class:`NotificationBus` interface.
+
+Nothing ever waits for a listener: each subscriber has a bounded buffer, and one that falls
+that far behind is dropped (its stream ends with an error, and its client listens again),
+so a stalled listener never holds up the bus, the other listeners, or shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import trio
+
+__all__ = ["Change", "LocalBus", "NotificationBus", "SubscriptionLost"]
+
+log = logging.getLogger("trio_mcp_http.server")
+
+ChangeKind = Literal["tools", "prompts", "resources", "resource"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Something listeners may want to hear about.
+
+    Attributes:
+        kind: ``tools``, ``prompts`` or ``resources`` (a list changed), or ``resource`` (one
+            resource was updated).
+        uri: The updated resource (``kind == "resource"`` only).
+    """
+
+    kind: ChangeKind
+    uri: str | None = None
+
+
+class SubscriptionLost(Exception):
+    """The subscriber fell too far behind and was dropped."""
+
+
+class NotificationBus(Protocol):
+    """Carries changes from where they are raised to every subscriber."""
+
+    async def publish(self, change: Change) -> None:
+        """Deliver ``change`` to every current subscriber (without waiting for any of them)."""
+
+    def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[Change]]:
+        """An async context manager yielding the changes published while it is open."""
+
+
+class _Subscriber:
+    __slots__ = ("lost", "receive", "send")
+
+    def __init__(self, buffer: int) -> None:
+        self.send, self.receive = trio.open_memory_channel[Change](buffer)
+        self.lost = False
+
+
+class LocalBus:
+    """The in-process bus.
+
+    Args:
+        buffer: Changes a subscriber may fall behind by before it is dropped.
+    """
+
+    def __init__(self, buffer: int = 1000) -> None:
+        self._buffer = buffer
+        self._subscribers: dict[_Subscriber, None] = {}
+
+    @property
+    def subscribers(self) -> int:
+        """How many subscriptions are open."""
+        return len(self._subscribers)
+
+    async def publish(self, change: Change) -> None:
+        """Deliver ``change`` to every subscriber; one whose buffer is full is dropped."""
+        await trio.lowlevel.checkpoint()
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber.send.send_nowait(change)
+            except trio.WouldBlock:
+                log.warning("a listener fell %d changes behind: dropping it", self._buffer)
+                subscriber.lost = True
+                subscriber.send.close()
+                del self._subscribers[subscriber]
+
+    @asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[AsyncIterator[Change]]:
+        """Open a subscription: yields the changes published while it is open."""
+        subscriber = _Subscriber(self._buffer)
+        self._subscribers[subscriber] = None
+        try:
+            yield self._changes(subscriber)
+        finally:
+            self._subscribers.pop(subscriber, None)
+            subscriber.send.close()
+            subscriber.receive.close()
+
+    @staticmethod
+    async def _changes(subscriber: _Subscriber) -> AsyncIterator[Change]:
+        async for change in subscriber.receive:
+            yield change
+        if subscriber.lost:
+            raise SubscriptionLost("the listener fell too far behind")
