@@ -8,17 +8,22 @@ server under test: the ``test_*`` tools, the ``test://`` resources and template,
     npx -y @modelcontextprotocol/conformance@0.1.16 server --url http://127.0.0.1:3000/mcp
 
 Streams are resumable (an in-memory event store), so ``test_reconnection`` can close its SSE
-connection mid-call and the client resumes it with ``Last-Event-ID`` (SEP-1699).
+connection mid-call and the client resumes it with ``Last-Event-ID`` (SEP-1699). Both protocol
+eras are served on the one endpoint; the fixtures of the 2026-07-28 scenarios (input-required
+results, listen triggers, header mirroring) are in ``everything_2026.py`` beside this file.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import importlib.util
 import io
 import json
 import signal
+import sys
 import wave
+from pathlib import Path
 from typing import Annotated, Any
 
 import trio
@@ -51,11 +56,22 @@ JSON_SCHEMA_2020_12_INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "$defs": {
         "address": {
+            "$anchor": "addressDef",
             "type": "object",
             "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
         }
     },
-    "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"$ref": "#/$defs/address"},
+        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+        "phone": {"type": "string"},
+        "email": {"type": "string"},
+    },
+    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+    "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+    "then": {"required": ["phone"]},
+    "else": {"required": ["email"]},
     "additionalProperties": False,
 }
 
@@ -267,12 +283,20 @@ def _add_tools(server: McpServer) -> None:
         description="Tool with JSON Schema 2020-12 features for conformance testing (SEP-1613)",
         input_schema=JSON_SCHEMA_2020_12_INPUT_SCHEMA,
     )
-    def json_schema_2020_12_tool(name: str | None = None, address: Address | None = None) -> str:
+    def json_schema_2020_12_tool(
+        name: str | None = None,
+        address: Address | None = None,
+        contactMethod: str | None = None,  # noqa: N803 (the schema's name)
+        phone: str | None = None,
+        email: str | None = None,
+    ) -> str:
         arguments: dict[str, Any] = {}
         if name is not None:
             arguments["name"] = name
         if address is not None:
             arguments["address"] = address.model_dump(exclude_none=True)
+        contact = {"contactMethod": contactMethod, "phone": phone, "email": email}
+        arguments.update({key: value for key, value in contact.items() if value is not None})
         return f"JSON Schema 2020-12 tool called with: {_compact(arguments)}"
 
 
@@ -362,7 +386,21 @@ def build_everything_server() -> McpServer:
     _add_tools(server)
     _add_resources(server)
     _add_prompts(server)
+    _sibling("everything_2026").add_2026_fixtures(server)
     return server
+
+
+def _sibling(name: str) -> Any:
+    """Import a module that lies beside this file (which is run as a script, not a package)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # pydantic resolves the module's annotations through it
+    spec.loader.exec_module(module)
+    return module
 
 
 def everything_config() -> ServerConfig:

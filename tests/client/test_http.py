@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from tests.client.servers import Exchange, ScriptedServer, answer_lifecycle
 from trio_mcp_http.client import McpConnectionError, open_client
 from trio_mcp_http.client._http import ConnectionPool, Endpoint, HttpConnection, parse_endpoint
 from trio_mcp_http.client._transport import EventStream
+
+#: These tests are about sessions (the handshake era): no era probe first.
+open_legacy = partial(open_client, mode="legacy")
 
 HERE = Path(__file__).parent
 CERT, KEY = HERE / "test_cert.pem", HERE / "test_key.pem"
@@ -121,7 +125,7 @@ async def test_connection_refused_is_a_connection_error() -> None:
         await sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with trio.fail_after(5), pytest.raises(McpConnectionError, match="cannot connect"):
-        async with open_client(f"http://127.0.0.1:{port}/mcp"):
+        async with open_legacy(f"http://127.0.0.1:{port}/mcp"):
             pass  # pragma: no cover
 
 
@@ -141,7 +145,7 @@ async def test_https_over_tls(autojump_clock: Clock) -> None:
     context = ssl.create_default_context(cafile=str(CERT))
     async with trio.open_nursery() as nursery:
         server = ScriptedServer(handler, nursery, wrap=_server_tls)
-        async with open_client(
+        async with open_legacy(
             "https://localhost:8443/mcp", connect=server.connect, ssl_context=context
         ) as client:
             assert await client.request("x") == {"secure": True}
@@ -158,7 +162,7 @@ async def test_https_with_an_untrusted_certificate_fails(autojump_clock: Clock) 
     async with trio.open_nursery() as nursery:
         server = ScriptedServer(handler, nursery, wrap=_server_tls)
         with pytest.raises(McpConnectionError, match="TLS handshake failed"):
-            async with open_client(
+            async with open_legacy(
                 "https://localhost/mcp",
                 connect=server.connect,
                 ssl_context=ssl.create_default_context(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import pytest
@@ -14,6 +15,9 @@ from tests.client.servers import AsgiOverMemory
 from tests.helpers import TinyApp, running_app
 from trio_mcp_http import CloseReason, JsonRpcError, McpApp, Notification, Request, ServerConfig
 from trio_mcp_http.client import McpClient, McpHttpError, open_client
+
+#: These tests are about sessions (the handshake era): no era probe first.
+open_legacy = partial(open_client, mode="legacy")
 
 URL = "http://127.0.0.1:8000/mcp"
 
@@ -33,8 +37,10 @@ async def settle() -> None:
 
 
 async def test_initialize_handshake_and_attributes(autojump_clock: trio.testing.MockClock) -> None:
-    async with served() as (server, _mcp, tiny), open_client(URL, connect=server.connect) as client:
-        assert client.server_info.name == "tiny"
+    async with served() as (server, _mcp, tiny), open_legacy(URL, connect=server.connect) as client:
+        info = client.server_info
+        assert info is not None
+        assert info.name == "tiny"
         assert client.protocol_version == "2025-11-25"
         assert client.server_capabilities == {}
         assert client.instructions is None
@@ -54,7 +60,7 @@ async def test_negotiated_version_and_headers_on_every_request(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     async with served() as (server, _, _tiny):
-        async with open_client(
+        async with open_legacy(
             URL, connect=server.connect, protocol_version="2025-06-18"
         ) as client:
             assert client.protocol_version == "2025-06-18"
@@ -76,7 +82,7 @@ async def test_unknown_requested_version_is_refused_before_connecting(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     with pytest.raises(ValueError, match="unsupported protocol version"):
-        async with open_client(URL, protocol_version="2024-11-05"):
+        async with open_legacy(URL, protocol_version="2024-11-05"):
             pass  # pragma: no cover
 
 
@@ -87,7 +93,7 @@ async def test_request_over_sse_and_json(
     config = ServerConfig(json_response=json_response)
     async with (
         served(config) as (server, _, _tiny),
-        open_client(URL, connect=server.connect) as client,
+        open_legacy(URL, connect=server.connect) as client,
     ):
         assert await client.request("echo", {"text": "hello"}) == {"echo": "hello"}
 
@@ -98,7 +104,7 @@ async def test_sequential_requests_reuse_one_keepalive_connection(
 ) -> None:
     config = ServerConfig(json_response=json_response)
     async with served(config) as (server, _, _tiny):
-        async with open_client(URL, connect=server.connect) as client:
+        async with open_legacy(URL, connect=server.connect) as client:
             for i in range(5):
                 assert await client.request("echo", {"text": i}) == {"echo": i}
             await client.notify("custom/hello")
@@ -110,7 +116,7 @@ async def test_sequential_requests_reuse_one_keepalive_connection(
 async def test_concurrent_requests_use_extra_connections(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with served() as (server, _, _tiny), open_client(URL, connect=server.connect) as client:
+    async with served() as (server, _, _tiny), open_legacy(URL, connect=server.connect) as client:
         results: list[dict[str, Any]] = []
 
         async def sleeper() -> None:
@@ -128,7 +134,7 @@ async def test_concurrent_requests_use_extra_connections(
 
 
 async def test_jsonrpc_errors_raise_jsonrpcerror(autojump_clock: trio.testing.MockClock) -> None:
-    async with served() as (server, _, _tiny), open_client(URL, connect=server.connect) as client:
+    async with served() as (server, _, _tiny), open_legacy(URL, connect=server.connect) as client:
         with pytest.raises(JsonRpcError) as info:
             await client.request("no/such/method")
         assert info.value.code == -32601
@@ -147,7 +153,7 @@ async def test_related_notifications_are_delivered_in_order(
         seen.append(notification)
 
     async with served() as (server, _, _tiny):
-        async with open_client(
+        async with open_legacy(
             URL, connect=server.connect, on_notification=on_notification
         ) as client:
             assert await client.request("progress", {"count": 4}) == {"done": True}
@@ -166,7 +172,7 @@ async def test_sampling_request_is_answered_and_posted_back(
         return {"role": "assistant", "content": {"type": "text", "text": f"re: {params['q']}"}}
 
     async with served() as (server, _, _tiny):
-        async with open_client(URL, connect=server.connect, sampling_callback=sampling) as client:
+        async with open_legacy(URL, connect=server.connect, sampling_callback=sampling) as client:
             result = await client.request("ask", {"q": "why?"})
         assert result == {"role": "assistant", "content": {"type": "text", "text": "re: why?"}}
         assert asked == [{"q": "why?"}]
@@ -187,7 +193,7 @@ async def test_generic_request_callback_and_missing_handler(
         return {"generic": True}
 
     async with served() as (server, _, _tiny):
-        async with open_client(URL, connect=server.connect, on_request=on_request) as client:
+        async with open_legacy(URL, connect=server.connect, on_request=on_request) as client:
             assert await client.request("ask", {"q": "x"}) == {"generic": True}
             with pytest.raises(JsonRpcError) as info:
                 await client.request("ask", {"q": "refuse"})
@@ -197,7 +203,7 @@ async def test_generic_request_callback_and_missing_handler(
                 {"why": "test"},
             )
         assert methods == ["sampling/createMessage"] * 2
-        async with open_client(URL, connect=server.connect) as client:
+        async with open_legacy(URL, connect=server.connect) as client:
             with pytest.raises(JsonRpcError) as info:
                 await client.request("ask", {"q": "nobody answers"})
             assert info.value.code == -32601
@@ -214,7 +220,7 @@ async def test_listen_delivers_unrelated_notifications(
         got.set()
 
     async with served() as (server, _, _tiny):
-        async with open_client(
+        async with open_legacy(
             URL, connect=server.connect, on_notification=on_notification, listen=True
         ) as client:
             assert client.listening
@@ -230,7 +236,7 @@ async def test_listen_delivers_unrelated_notifications(
 async def test_cancelled_request_sends_notifications_cancelled(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with served() as (server, _, tiny), open_client(URL, connect=server.connect) as client:
+    async with served() as (server, _, tiny), open_legacy(URL, connect=server.connect) as client:
         with trio.move_on_after(5) as scope:
             await client.request("sleep", {"seconds": 3600})
         assert scope.cancelled_caught
@@ -244,7 +250,7 @@ async def test_cancelled_request_sends_notifications_cancelled(
 
 async def test_close_sends_delete(autojump_clock: trio.testing.MockClock) -> None:
     async with served() as (server, mcp, _tiny):
-        async with open_client(URL, connect=server.connect) as client:
+        async with open_legacy(URL, connect=server.connect) as client:
             session_id = client.session_id
         [delete] = server.of("DELETE")
         assert delete.headers["mcp-session-id"] == session_id
@@ -257,7 +263,7 @@ async def test_delete_on_close_false_keeps_the_session(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     async with served() as (server, mcp, _tiny):
-        async with open_client(URL, connect=server.connect, delete_on_close=False):
+        async with open_legacy(URL, connect=server.connect, delete_on_close=False):
             pass
         assert server.of("DELETE") == []
         assert mcp.statistics().sessions == 1
@@ -268,7 +274,7 @@ async def test_body_exception_propagates_unwrapped_and_session_is_deleted(
 ) -> None:
     async with served() as (server, _, _tiny):
         with pytest.raises(KeyError, match="boom"):
-            async with open_client(URL, connect=server.connect, listen=True):
+            async with open_legacy(URL, connect=server.connect, listen=True):
                 raise KeyError("boom")
         assert len(server.of("DELETE")) == 1
 
@@ -282,7 +288,7 @@ async def test_session_loss_starts_a_new_session_and_retries_once(
         resets.append((old, new))
 
     async with served() as (server, mcp, tiny):
-        async with open_client(URL, connect=server.connect, on_session_reset=on_reset) as client:
+        async with open_legacy(URL, connect=server.connect, on_session_reset=on_reset) as client:
             old = client.session_id
             assert old is not None
             session = mcp.manager._find(old)
@@ -303,7 +309,7 @@ async def test_session_loss_starts_a_new_session_and_retries_once(
 async def test_concurrent_requests_hitting_404_share_one_new_session(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with served() as (server, mcp, tiny), open_client(URL, connect=server.connect) as client:
+    async with served() as (server, mcp, tiny), open_legacy(URL, connect=server.connect) as client:
         old = client.session_id
         assert old is not None
         session = mcp.manager._find(old)
@@ -327,7 +333,7 @@ async def test_concurrent_requests_hitting_404_share_one_new_session(
 async def test_notification_is_accepted_and_reinitializes_on_404(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with served() as (server, mcp, tiny), open_client(URL, connect=server.connect) as client:
+    async with served() as (server, mcp, tiny), open_legacy(URL, connect=server.connect) as client:
         await client.notify("custom/one", {"x": 1})
         old = client.session_id
         assert old is not None
@@ -347,7 +353,7 @@ async def test_http_error_status_is_typed(autojump_clock: trio.testing.MockClock
     config = ServerConfig(max_body_bytes=512)
     async with (
         served(config) as (server, _, _tiny),
-        open_client(URL, connect=server.connect) as client,
+        open_legacy(URL, connect=server.connect) as client,
     ):
         with pytest.raises(McpHttpError) as info:
             await client.request("echo", {"text": "x" * 1000})
@@ -359,7 +365,7 @@ async def test_http_error_status_is_typed(autojump_clock: trio.testing.MockClock
 
 async def test_stateless_server(autojump_clock: trio.testing.MockClock) -> None:
     async with served(ServerConfig(stateless=True)) as (server, _, _tiny):
-        async with open_client(URL, connect=server.connect) as client:
+        async with open_legacy(URL, connect=server.connect) as client:
             assert client.session_id is None
             assert await client.listen() is False  # GET answers 405
             assert not client.listening
@@ -370,5 +376,5 @@ async def test_stateless_server(autojump_clock: trio.testing.MockClock) -> None:
 async def test_typed_client_is_exported(autojump_clock: trio.testing.MockClock) -> None:
     assert McpClient.__name__ == "McpClient"
     with pytest.raises(ValueError, match="http or https"):
-        async with open_client("ftp://example.com/mcp"):
+        async with open_legacy("ftp://example.com/mcp"):
             pass  # pragma: no cover

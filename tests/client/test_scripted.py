@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import pytest
@@ -23,6 +24,9 @@ from trio_mcp_http.client import (
     UnsupportedProtocolVersion,
     open_client,
 )
+
+#: These tests are about sessions (the handshake era): no era probe first.
+open_legacy = partial(open_client, mode="legacy")
 
 URL = "http://127.0.0.1:8000/mcp"
 Clock = trio.testing.MockClock
@@ -92,7 +96,7 @@ async def test_dropped_post_stream_is_resumed_without_loss_or_duplicates(
     recorder = Recorder()
     async with (
         scripted(handler) as server,
-        open_client(URL, connect=server.connect, on_notification=recorder) as client,
+        open_legacy(URL, connect=server.connect, on_notification=recorder) as client,
     ):
         assert await client.request("work") == {"ok": True}
     assert recorder.seen == [0, 1, 2, 3, 4, 5]
@@ -128,7 +132,7 @@ async def test_polling_stream_closed_cleanly_is_polled_until_the_response(
     recorder = Recorder()
     async with (
         scripted(handler) as server,
-        open_client(URL, connect=server.connect, on_notification=recorder) as client,
+        open_legacy(URL, connect=server.connect, on_notification=recorder) as client,
     ):
         started = trio.current_time()
         assert await client.request("work") == {"ok": True}
@@ -147,7 +151,7 @@ async def test_dropped_stream_without_event_ids_fails_typed(autojump_clock: Cloc
         await ex.event(note(0))
         await ex.drop()
 
-    async with scripted(handler) as server, open_client(URL, connect=server.connect) as client:
+    async with scripted(handler) as server, open_legacy(URL, connect=server.connect) as client:
         with pytest.raises(ResponseStreamLost) as info:
             await client.request("work")
         assert info.value.request_id == 2  # 1 was initialize
@@ -171,7 +175,7 @@ async def test_resume_refused_with_405_fails_typed(autojump_clock: Clock) -> Non
         await ex.event(id="x1")
         await ex.drop()
 
-    async with scripted(handler) as server, open_client(URL, connect=server.connect) as client:
+    async with scripted(handler) as server, open_legacy(URL, connect=server.connect) as client:
         with pytest.raises(ResponseStreamLost) as info:
             await client.request("work")
         cause = info.value.__cause__
@@ -195,7 +199,7 @@ async def test_resume_gives_up_after_bounded_backoff(autojump_clock: Clock) -> N
 
     async with (
         scripted(handler) as server,
-        open_client(URL, connect=server.connect, reconnect=policy) as client,
+        open_legacy(URL, connect=server.connect, reconnect=policy) as client,
     ):
         with pytest.raises(ResponseStreamLost, match="gave up"):
             await client.request("work")
@@ -222,7 +226,7 @@ async def test_resume_hitting_404_starts_a_new_session(autojump_clock: Clock) ->
         await ex.event(id="x1")
         await ex.drop()
 
-    async with scripted(handler) as server, open_client(URL, connect=server.connect) as client:
+    async with scripted(handler) as server, open_legacy(URL, connect=server.connect) as client:
         with pytest.raises(ResponseStreamLost, match="session ended"):
             await client.request("work")
         assert client.session_resets == 1
@@ -261,7 +265,7 @@ async def test_standalone_stream_reconnects_with_last_event_id_and_retry(
     recorder = Recorder()
     async with (
         scripted(handler) as server,
-        open_client(URL, connect=server.connect, on_notification=recorder, listen=True),
+        open_legacy(URL, connect=server.connect, on_notification=recorder, listen=True),
     ):
         with trio.fail_after(30):
             await done.wait()
@@ -289,7 +293,7 @@ async def test_standalone_stream_backs_off_then_connects(autojump_clock: Clock) 
 
     async with (
         scripted(handler) as server,
-        open_client(URL, connect=server.connect, reconnect=policy) as client,
+        open_legacy(URL, connect=server.connect, reconnect=policy) as client,
     ):
         assert await client.listen() is True
         assert client.listening
@@ -307,7 +311,7 @@ async def test_standalone_stream_gives_up_after_max_attempts(autojump_clock: Clo
 
     async with (
         scripted(handler) as server,
-        open_client(URL, connect=server.connect, reconnect=policy) as client,
+        open_legacy(URL, connect=server.connect, reconnect=policy) as client,
     ):
         assert await client.listen() is False
         assert not client.listening
@@ -340,7 +344,7 @@ async def test_standalone_stream_404_starts_a_new_session(autojump_clock: Clock)
 
     async with (
         scripted(handler) as server,
-        open_client(URL, connect=server.connect, listen=True) as client,
+        open_legacy(URL, connect=server.connect, listen=True) as client,
     ):
         with trio.fail_after(30):
             await connected.wait()
@@ -374,7 +378,7 @@ async def test_new_session_moves_the_standalone_stream_to_it(autojump_clock: Clo
 
     async with (
         scripted(handler) as server,
-        open_client(URL, connect=server.connect, listen=True) as client,
+        open_legacy(URL, connect=server.connect, listen=True) as client,
     ):
         assert await client.request("work") == {"ok": True}
         with trio.fail_after(30):
@@ -394,7 +398,7 @@ async def test_unsupported_server_version_raises_and_deletes_the_session(
 
     async with scripted(handler) as server:
         with pytest.raises(UnsupportedProtocolVersion) as info:
-            async with open_client(URL, connect=server.connect):
+            async with open_legacy(URL, connect=server.connect):
                 pass  # pragma: no cover
         assert (info.value.requested, info.value.offered) == ("2025-11-25", "2099-01-01")
         assert len(server.of("DELETE")) == 1
@@ -406,7 +410,7 @@ async def test_older_server_version_is_accepted(autojump_clock: Clock) -> None:
         if not await answer_lifecycle(ex, version="2025-03-26"):
             await ex.json(result(ex.request.json["id"]))
 
-    async with scripted(handler) as server, open_client(URL, connect=server.connect) as client:
+    async with scripted(handler) as server, open_legacy(URL, connect=server.connect) as client:
         assert client.protocol_version == "2025-03-26"
         await client.request("x")
         assert server.requests[-1].headers["mcp-protocol-version"] == "2025-03-26"
@@ -429,7 +433,7 @@ async def test_initialize_error_is_raised_unwrapped(autojump_clock: Clock) -> No
 
     async with scripted(handler) as server:
         with pytest.raises(JsonRpcError) as info:
-            async with open_client(URL, connect=server.connect):
+            async with open_legacy(URL, connect=server.connect):
                 pass  # pragma: no cover
         assert info.value.code == -32602
         assert info.value.data == {"supported": ["x"]}
@@ -455,7 +459,7 @@ async def test_http_errors_are_typed(autojump_clock: Clock) -> None:
         elif method == "html":
             await ex.respond(200, b"<html></html>", [("content-type", "text/html")])
 
-    async with scripted(handler) as server, open_client(URL, connect=server.connect) as client:
+    async with scripted(handler) as server, open_legacy(URL, connect=server.connect) as client:
         with pytest.raises(McpHttpError) as info:
             await client.request("json-error")
         assert info.value.status == 500
@@ -488,7 +492,7 @@ async def test_persistent_404_raises_session_not_found_after_one_retry(
             return
         await answer_lifecycle(ex)
 
-    async with scripted(handler) as server, open_client(URL, connect=server.connect) as client:
+    async with scripted(handler) as server, open_legacy(URL, connect=server.connect) as client:
         with pytest.raises(SessionNotFound) as info:
             await client.request("work")
         assert info.value.session_id == "s1"
@@ -502,7 +506,7 @@ async def test_invalid_session_id_is_a_protocol_error(autojump_clock: Clock) -> 
 
     async with scripted(handler) as server:
         with pytest.raises(McpProtocolError, match="Mcp-Session-Id"):
-            async with open_client(URL, connect=server.connect):
+            async with open_legacy(URL, connect=server.connect):
                 pass  # pragma: no cover
 
 
@@ -513,7 +517,7 @@ async def test_unreachable_server_raises_connection_error(autojump_clock: Clock)
     async with scripted(handler) as server:
         server.refuse = True
         with pytest.raises(McpConnectionError, match="cannot connect"):
-            async with open_client(URL, connect=server.connect):
+            async with open_legacy(URL, connect=server.connect):
                 pass  # pragma: no cover
 
 
@@ -523,7 +527,7 @@ async def test_extra_headers_go_with_every_request(autojump_clock: Clock) -> Non
             await ex.json(result(ex.request.json["id"]))
 
     async with scripted(handler) as server:
-        async with open_client(
+        async with open_legacy(
             URL, connect=server.connect, headers={"Authorization": "Bearer t0ken"}
         ) as client:
             await client.request("x")
@@ -583,7 +587,7 @@ async def test_server_requests_are_answered_without_blocking_the_stream(
 
     async with (
         scripted(handler) as server,
-        open_client(
+        open_legacy(
             URL, connect=server.connect, sampling_callback=sampling, on_notification=on_notification
         ) as client,
     ):
@@ -623,7 +627,7 @@ async def test_server_cancelling_its_request_cancels_the_callback(autojump_clock
             callback_cancelled.set()
 
     async with scripted(handler) as server:
-        async with open_client(
+        async with open_legacy(
             URL, connect=server.connect, elicitation_callback=elicitation
         ) as client:
             assert await client.request("work") == {"ok": True}
@@ -662,7 +666,7 @@ async def test_roots_and_failing_callbacks(autojump_clock: Clock) -> None:
         raise RuntimeError("the model is down")
 
     async with scripted(handler) as server:
-        async with open_client(
+        async with open_legacy(
             URL, connect=server.connect, list_roots_callback=roots, sampling_callback=sampling
         ) as client:
             assert await client.request("work") == {"ok": True}
@@ -696,7 +700,7 @@ async def test_request_callback_gets_typed_request(autojump_clock: Clock) -> Non
 
     async with (
         scripted(handler) as server,
-        open_client(URL, connect=server.connect, on_request=on_request) as client,
+        open_legacy(URL, connect=server.connect, on_request=on_request) as client,
     ):
         await client.request("work")
     assert [(r.id, r.method, r.params) for r in seen] == [("r", "custom/ask", {"a": 1})]
@@ -744,7 +748,7 @@ async def test_progress_callback_receives_the_requests_progress(autojump_clock: 
     other = Recorder()
     async with (
         scripted(handler) as server,
-        open_client(URL, connect=server.connect, on_notification=other) as client,
+        open_legacy(URL, connect=server.connect, on_notification=other) as client,
     ):
         call = await client.call_tool("t", {"x": 1}, progress_callback=on_progress)
         assert call.content == [{"type": "text", "text": "hi"}]
@@ -763,7 +767,7 @@ async def test_cancellation_notifies_the_server(autojump_clock: Clock) -> None:
         await ex.start_sse()
         await trio.sleep_forever()
 
-    async with scripted(handler) as server, open_client(URL, connect=server.connect) as client:
+    async with scripted(handler) as server, open_legacy(URL, connect=server.connect) as client:
         with trio.move_on_after(1):
             await client.request("slow")
         [slow] = server.of("rpc:slow")
@@ -780,7 +784,7 @@ async def test_cancellation_notice_is_bounded_when_the_server_hangs(autojump_clo
 
     async with (
         scripted(handler) as server,
-        open_client(URL, connect=server.connect, delete_on_close=False) as client,
+        open_legacy(URL, connect=server.connect, delete_on_close=False) as client,
     ):
         start = trio.current_time()
         with trio.move_on_after(1):
@@ -832,7 +836,7 @@ async def test_typed_methods(autojump_clock: Clock) -> None:
             body = ex.request.json
             await ex.json(result(body["id"], CANNED[body["method"]]))
 
-    async with scripted(handler) as server, open_client(URL, connect=server.connect) as client:
+    async with scripted(handler) as server, open_legacy(URL, connect=server.connect) as client:
         await client.ping()
         tools = await client.list_tools(cursor="c1")
         assert tools.next_cursor == "c2"
@@ -884,7 +888,7 @@ async def test_invalid_result_shape_is_a_protocol_error(autojump_clock: Clock) -
         if not await answer_lifecycle(ex):
             await ex.json(result(ex.request.json["id"], {"tools": "not a list"}))
 
-    async with scripted(handler) as server, open_client(URL, connect=server.connect) as client:
+    async with scripted(handler) as server, open_legacy(URL, connect=server.connect) as client:
         with pytest.raises(McpProtocolError, match="ListToolsResult"):
             await client.list_tools()
 
@@ -904,12 +908,14 @@ async def test_server_info_and_instructions(autojump_clock: Clock) -> None:
         await answer_lifecycle(ex)
 
     async with scripted(handler) as server:
-        async with open_client(
+        async with open_legacy(
             URL, connect=server.connect, client_info={"name": "me", "version": "1"}
         ) as client:
             assert client.session_id is None
             assert client.instructions == "be nice"
-            assert client.server_info.title == "S"
+            info = client.server_info
+            assert info is not None
+            assert info.title == "S"
             assert client.server_capabilities == {"tools": {"listChanged": True}}
             assert client.initialize_result.protocol_version == "2025-06-18"
         assert server.requests[0].json["params"]["clientInfo"] == {"name": "me", "version": "1"}
@@ -926,7 +932,7 @@ async def test_stream_left_open_after_the_response_costs_only_the_drain_grace(
         await ex.event(result(ex.request.json["id"]))
         await trio.sleep_forever()  # never ends the stream
 
-    async with scripted(handler) as server, open_client(URL, connect=server.connect) as client:
+    async with scripted(handler) as server, open_legacy(URL, connect=server.connect) as client:
         for _ in range(2):
             start = trio.current_time()
             assert await client.request("work") == {"ok": True}
@@ -940,7 +946,7 @@ async def test_requests_after_close_fail_cleanly(autojump_clock: Clock) -> None:
         await answer_lifecycle(ex)
 
     async with scripted(handler) as server:
-        async with open_client(URL, connect=server.connect) as client:
+        async with open_legacy(URL, connect=server.connect) as client:
             pass
         with pytest.raises(McpConnectionError, match="closed"):
             await client.request("late")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ from trio_mcp_http import (
     SessionContext,
 )
 from trio_mcp_http.client import open_client
+
+#: These tests are about sessions (the handshake era): no era probe first.
+open_legacy = partial(open_client, mode="legacy")
 
 HERE = Path(__file__).parent
 LIMIT = 15
@@ -62,10 +66,12 @@ async def test_full_session_over_a_socket() -> None:
         return {"answer": params["q"].upper()}
 
     async with serving(app) as running:
-        async with open_client(
+        async with open_legacy(
             running.url, on_notification=on_notification, sampling_callback=sampling, listen=True
         ) as client:
-            assert client.server_info.name == "tiny"
+            info = client.server_info
+            assert info is not None
+            assert info.name == "tiny"
             assert client.listening
             assert await client.request("echo", {"text": "über"}) == {"echo": "über"}
             assert await client.request("ask", {"q": "why"}) == {"answer": "WHY"}
@@ -84,7 +90,7 @@ async def test_full_session_over_a_socket() -> None:
 
 
 async def test_sequential_requests_share_one_socket() -> None:
-    async with serving(TinyApp()) as running, open_client(running.url) as client:
+    async with serving(TinyApp()) as running, open_legacy(running.url) as client:
         for i in range(10):
             assert await client.request("echo", {"text": i}) == {"echo": i}
         assert client.connections_opened == 1
@@ -92,7 +98,7 @@ async def test_sequential_requests_share_one_socket() -> None:
 
 async def test_session_loss_over_a_socket() -> None:
     app = TinyApp()
-    async with serving(app) as running, open_client(running.url) as client:
+    async with serving(app) as running, open_legacy(running.url) as client:
         old = client.session_id
         assert old is not None
         session = running.manager._find(old)
@@ -112,7 +118,7 @@ async def test_https_over_a_socket() -> None:
     context = ssl.create_default_context(cafile=str(HERE / "test_cert.pem"))
     async with serving(TinyApp(), config) as running:
         assert running.url.startswith("https://127.0.0.1:")
-        async with open_client(running.url, ssl_context=context) as client:
+        async with open_legacy(running.url, ssl_context=context) as client:
             assert await client.request("echo", {"text": "tls"}) == {"echo": "tls"}
             assert await client.request("echo", {"text": "again"}) == {"echo": "again"}
             assert client.connections_opened == 1
@@ -155,7 +161,7 @@ async def test_resumes_a_polled_stream_from_our_event_store() -> None:
                     _PollingApp(), config, task_status=task_status
                 )
             )
-            async with open_client(running.url, on_notification=on_notification) as client:
+            async with open_legacy(running.url, on_notification=on_notification) as client:
                 assert await client.request("poll") == {"polled": True}
                 assert seen == [0, 1, 2, 3, 4, 5]
                 assert await client.request("echo", {"text": "after"}) == {"echo": "after"}

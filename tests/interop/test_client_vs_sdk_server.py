@@ -14,7 +14,7 @@ from tests.e2e.raw_http import request
 from tests.e2e.test_hypercorn import POST_HEADERS
 from tests.helpers import rpc
 from tests.interop._harness import INTEROP, SDK_PYTHON, requires_setup
-from trio_mcp_http.client import open_client
+from trio_mcp_http.client import forget_eras, open_client
 
 if TYPE_CHECKING:
     from trio_mcp_http import Notification
@@ -72,7 +72,7 @@ async def test_our_client_against_the_sdk_server(flags: tuple[str, ...]) -> None
     with trio.fail_after(60):
         async with sdk_server(*flags) as url:
             async with open_client(
-                url, on_notification=on_notification, sampling_callback=sampling
+                url, mode="legacy", on_notification=on_notification, sampling_callback=sampling
             ) as client:
                 assert client.session_id
                 assert client.protocol_version == "2025-11-25"
@@ -104,3 +104,39 @@ async def test_our_client_against_the_sdk_server(flags: tuple[str, ...]) -> None
             headers = [*POST_HEADERS, ("mcp-session-id", session_id)]
             async with request(url, "POST", headers, rpc("ping", id=1)) as response:
                 assert response.status == 404
+
+
+@pytest.mark.parametrize("mode", ["auto", "2026-07-28"])
+async def test_our_client_on_the_sdk_servers_2026_wire(mode: str) -> None:
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    async def elicit(params: dict[str, Any]) -> dict[str, Any]:
+        assert "what is your name" in params["message"]
+        return {"action": "accept", "content": {"name": "Ada"}}
+
+    forget_eras()
+    with trio.fail_after(60):
+        async with (
+            sdk_server() as url,
+            open_client(url, mode=mode, elicitation_callback=elicit) as client,  # type: ignore[arg-type]
+        ):
+            assert (client.era, client.protocol_version) == ("per-request", "2026-07-28")
+            assert client.session_id is None
+            if mode == "auto":
+                info = client.server_info
+                assert info is not None
+                assert info.name == "sdk-interop"
+            names = {tool.name for tool in (await client.list_tools()).tools}
+            assert {"echo", "count", "greet", "region_echo"} <= names
+            echoed = await client.call_tool("echo", {"text": "hello sdk"})
+            assert echoed.content[0]["text"] == "hello sdk"
+            greeted = await client.call_tool("greet", {"prefix": "Hi"})  # input required, retried
+            assert greeted.content[0]["text"] == "Hi, Ada!"
+            mirrored = await client.call_tool("region_echo", {"region": "eu 1", "text": "x"})
+            assert mirrored.content[0]["text"] == "eu 1:x"  # the SDK checked Mcp-Param-Region
+            counted = await client.call_tool("count", {"steps": 3}, progress_callback=on_progress)
+            assert counted.content[0]["text"] == "counted to 3"
+    assert progress == [1, 2, 3]

@@ -75,6 +75,21 @@ async def test_tools_list(example: ModuleType) -> None:
         "test_elicitation_sep1034_defaults",
         "test_elicitation_sep1330_enums",
         "json_schema_2020_12_tool",
+        # the 2026-07-28 scenarios' (examples/everything_2026.py)
+        "test_missing_capability",
+        "test_streaming_elicitation",
+        "test_logging_tool",
+        "test_trigger_tool_change",
+        "test_trigger_prompt_change",
+        "test_header_param",
+        "test_input_required_result_elicitation",
+        "test_input_required_result_sampling",
+        "test_input_required_result_list_roots",
+        "test_input_required_result_request_state",
+        "test_input_required_result_multiple_inputs",
+        "test_input_required_result_multi_round",
+        "test_input_required_result_tampered_state",
+        "test_input_required_result_capabilities",
     }
     for tool in tools.values():
         assert tool["description"]
@@ -383,6 +398,7 @@ async def test_prompts(example: ModuleType) -> None:
         "test_prompt_with_arguments",
         "test_prompt_with_embedded_resource",
         "test_prompt_with_image",
+        "test_input_required_result_prompt",
     }
     assert all(p["description"] for p in prompts.values())
     assert [

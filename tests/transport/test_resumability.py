@@ -207,6 +207,19 @@ async def test_sse_polling_close_then_resume(autojump_clock: trio.testing.MockCl
         assert rest[-1] == {"jsonrpc": "2.0", "id": 8, "result": {"sent": 4}}
 
 
+async def test_sse_polling_without_a_store_keeps_the_connection(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Nothing could resume the stream: closing its connection would lose the answer."""
+    async with running_app(ServerConfig(idle_timeout=IDLE)) as (mcp, _):
+        sid = await initialize(mcp)
+        async with post(
+            mcp, rpc("stream", {"count": 3, "interval": 1, "poll_at": 0}, id=8), sid
+        ) as response:
+            events = await read_until_end(response)
+        assert events[-1][1] == {"jsonrpc": "2.0", "id": 8, "result": {"sent": 3}}
+
+
 async def test_resumed_stream_holds_the_session(autojump_clock: trio.testing.MockClock) -> None:
     async with running_app(config()) as (mcp, _):
         sid = await initialize(mcp)
@@ -282,6 +295,28 @@ async def test_store_freed_on_idle_expiry_and_delete(
         await trio.sleep(IDLE + 1)
         assert store.total_bytes == 0
         assert mcp.statistics().sessions == 0
+
+
+async def test_store_freed_after_the_last_words_of_cancelled_requests(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """DELETE during a request waiting on the client: its cancellation events are freed too.
+
+    (Found by the fuzz test: the store was freed before the cancelled handler's error and the
+    ``notifications/cancelled`` of its request to the client were stored.)
+    """
+    store = MemoryEventStore()
+    async with running_app(config(store)) as (mcp, _):
+        sid = await initialize(mcp)
+        async with post(mcp, rpc("ask", {"q": "?"}, id=1), sid) as response:
+            await response.next_event()  # priming
+            await response.next_event()  # the server's request to the client
+            async with asgi_request(mcp, "DELETE", headers=[("mcp-session-id", sid)]) as gone:
+                assert gone.status == 200
+            await response.body()
+        await trio.sleep(1)
+        assert mcp.statistics().session_tasks == 0
+        assert store.total_bytes == 0
 
 
 async def test_event_store_that_raises_does_not_break_the_session() -> None:

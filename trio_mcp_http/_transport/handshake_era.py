@@ -113,7 +113,11 @@ class HandshakeEra:
         send: ASGISend,
     ) -> None:
         """Serve one POST: a message or a batch, answered with 202, JSON or SSE."""
-        header_revision = self.revision_of(request)
+        is_initialize = isinstance(parsed, Request) and parsed.method == "initialize"
+        if is_initialize and b"mcp-protocol-version" not in request.headers:
+            header_revision = None  # clients send no version header with initialize
+        else:
+            header_revision = self.revision_of(request)
         session = self._session_for_post(parsed, request, header_revision)
         try:
             use_sse = accept.sse and (not self.config.json_response or not accept.json)
@@ -122,16 +126,16 @@ class HandshakeEra:
             session.release()
 
     def _session_for_post(
-        self, parsed: Message | Batch, request: HttpRequest, header_revision: Revision
+        self, parsed: Message | Batch, request: HttpRequest, header_revision: Revision | None
     ) -> Session:
         is_initialize = isinstance(parsed, Request) and parsed.method == "initialize"
-        agreed = header_revision
         if is_initialize:  # the transport negotiates; the handler's answer carries it
             assert isinstance(parsed, Request)
             requested = (parsed.params or {}).get("protocolVersion")
-            negotiated = revision(negotiate(requested, self.config.handshake_versions))
-            assert negotiated is not None
-            agreed = negotiated
+            agreed = revision(negotiate(requested, self.config.handshake_versions))
+        else:
+            agreed = header_revision
+        assert agreed is not None
         try:
             if self.config.stateless:
                 return self.manager._start_exchange(agreed)

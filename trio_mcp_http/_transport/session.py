@@ -105,6 +105,7 @@ class Session:
 
     __slots__ = (
         "_client_requests",
+        "_ended",
         "_holds",
         "_inbound",
         "_next_stream_id",
@@ -153,6 +154,7 @@ class Session:
         self.standalone: SseStream | None = None
         self.scope = trio.CancelScope()
         self._holds = 0
+        self._ended = False
         # Created on first use: an idle session carries no empty containers.
         self._tasks: dict[trio.CancelScope, None] | None = None
         self._inbound: dict[RequestId, InboundRequest] | None = None
@@ -275,6 +277,8 @@ class Session:
                 self._tasks.pop(scope, None)
                 if not self._tasks:
                     self._tasks = None  # an emptied dict keeps its table: drop it
+                    if self._ended:
+                        self._free_events()
             self.release()
 
     def _cleanup(self) -> None:
@@ -286,17 +290,28 @@ class Session:
         if self.standalone is not None:
             self.standalone.close()
             self.standalone = None
+        self._ended = True
+        if self._tasks is None:
+            self._free_events()
+        if self._client_requests is not None:
+            self._client_requests.close()
+            self._client_requests = None
+        self.handler = None
+        self._owner.note_closed(self)
+
+    def _free_events(self) -> None:
+        """Free the session's stored events, once its last task is over.
+
+        Cancelled tasks still run their last steps (a handler's cancellation error, a
+        ``notifications/cancelled`` for a request to the client), and their streams store
+        what they send: freeing earlier would leave those events behind for good.
+        """
         if self.store is not None:
             assert self.session_id is not None
             try:
                 self.store.close_session(self.session_id)
             except Exception:
                 log.exception("event store failed to free session %s", self.session_id[:6])
-        if self._client_requests is not None:
-            self._client_requests.close()
-            self._client_requests = None
-        self.handler = None
-        self._owner.note_closed(self)
 
     # -- inbound messages -----------------------------------------------------------------
 

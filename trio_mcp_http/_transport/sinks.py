@@ -196,11 +196,14 @@ class SseStream(Output):
     def close_connection(self, retry: int | None) -> None:
         """End the current connection but not the stream (SSE polling); the client resumes.
 
+        Without a store the stream is not resumable (and a per-request exchange never is):
+        then it does nothing, as what follows would be lost.
+
         Args:
             retry: Milliseconds the client should wait before reconnecting, sent first.
         """
         connection = self._connection
-        if connection is None:
+        if connection is None or self.store is None:
             return
         if retry is not None:
             connection.push(encode_retry(retry))

@@ -22,7 +22,8 @@ from ._errors import (
     UnsupportedProtocolVersion,
 )
 from ._http import StreamFactory
-from ._open import SUPPORTED_PROTOCOL_VERSIONS, open_client
+from ._open import SUPPORTED_PROTOCOL_VERSIONS, Mode, forget_eras, open_client
+from ._per_request import Subscription
 from ._types import (
     CallToolResult,
     CompleteResult,
@@ -69,6 +70,7 @@ __all__ = [
     "McpConnectionError",
     "McpHttpError",
     "McpProtocolError",
+    "Mode",
     "NotificationCallback",
     "ProgressCallback",
     "PromptArgument",
@@ -83,7 +85,9 @@ __all__ = [
     "SessionNotFound",
     "SessionResetCallback",
     "StreamFactory",
+    "Subscription",
     "ToolInfo",
     "UnsupportedProtocolVersion",
+    "forget_eras",
     "open_client",
 ]

@@ -1,18 +1,25 @@
 """The typed face of an MCP client: what an application calls.
 
 :class:`McpClient` turns MCP methods into typed calls and results, and leaves the wire to the
-session behind it (:class:`~._handshake.HandshakeSession` for the handshake era).
+session behind it: :class:`~._handshake.HandshakeSession` (the handshake era: ``initialize``
+and a session) or :class:`~._per_request.PerRequestSession` (2026-07-28: every request
+whole). The same calls work on both; :attr:`McpClient.era` tells which one is in use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
+from .._core.per_request import SERVER_INFO
+from ._errors import McpClientError
+from ._per_request import PerRequestSession, Subscription
 from ._types import (
     CallToolResult,
     CompleteResult,
     GetPromptResult,
+    Implementation,
     ListPromptsResult,
     ListResourcesResult,
     ListResourceTemplatesResult,
@@ -24,7 +31,7 @@ from ._types import (
 if TYPE_CHECKING:
     from .._core.levels import LogLevel
     from ._handshake import HandshakeSession
-    from ._types import Implementation, InitializeResult, ProgressCallback
+    from ._types import InitializeResult, ProgressCallback
 
 __all__ = ["McpClient"]
 
@@ -40,36 +47,58 @@ class McpClient:
         session: The session on the wire.
     """
 
-    def __init__(self, session: HandshakeSession) -> None:
+    def __init__(self, session: HandshakeSession | PerRequestSession) -> None:
         self._session = session
 
     # -- what the server told us ------------------------------------------------------------
 
     @property
-    def initialize_result(self) -> InitializeResult:
-        """The server's answer to ``initialize`` (of the current session)."""
-        if self._session.initialize_result is None:
-            raise RuntimeError("the client is not initialized")
-        return self._session.initialize_result
+    def era(self) -> str:
+        """``"handshake"`` (a session, 2025 revisions) or ``"per-request"`` (2026-07-28)."""
+        return "per-request" if isinstance(self._session, PerRequestSession) else "handshake"
 
     @property
-    def server_info(self) -> Implementation:
-        """The server's name and version."""
+    def initialize_result(self) -> InitializeResult:
+        """The server's answer to ``initialize`` (handshake era only)."""
+        session = self._session
+        if isinstance(session, PerRequestSession) or session.initialize_result is None:
+            raise RuntimeError("there is no initialize result (not a handshake-era session)")
+        return session.initialize_result
+
+    @property
+    def discover_result(self) -> dict[str, Any] | None:
+        """The server's ``server/discover`` result, when the client asked (per-request era)."""
+        session = self._session
+        return session.discover_result if isinstance(session, PerRequestSession) else None
+
+    @property
+    def server_info(self) -> Implementation | None:
+        """The server's name and version (``None`` when the server did not say)."""
+        if isinstance(self._session, PerRequestSession):
+            info = ((self.discover_result or {}).get("_meta") or {}).get(SERVER_INFO)
+            return None if not isinstance(info, dict) else Implementation.model_validate(info)
         return self.initialize_result.server_info
 
     @property
     def server_capabilities(self) -> dict[str, Any]:
         """The capabilities the server announced."""
+        if isinstance(self._session, PerRequestSession):
+            return dict((self.discover_result or {}).get("capabilities") or {})
         return self.initialize_result.capabilities
 
     @property
     def protocol_version(self) -> str:
-        """The negotiated protocol version."""
+        """The protocol version in use."""
+        if isinstance(self._session, PerRequestSession):
+            return self._session.version
         return self.initialize_result.protocol_version
 
     @property
     def instructions(self) -> str | None:
         """The server's usage instructions, if it gave any."""
+        if isinstance(self._session, PerRequestSession):
+            text = (self.discover_result or {}).get("instructions")
+            return text if isinstance(text, str) else None
         return self.initialize_result.instructions
 
     @property
@@ -87,8 +116,9 @@ class McpClient:
 
     @property
     def listening(self) -> bool:
-        """Whether the standalone GET stream is connected right now."""
-        return self._session.listener.listening
+        """Whether the standalone GET stream is connected right now (handshake era)."""
+        session = self._session
+        return not isinstance(session, PerRequestSession) and session.listener.listening
 
     @property
     def connections_opened(self) -> int:
@@ -151,9 +181,52 @@ class McpClient:
 
         Returns:
             ``True`` once the stream is connected; ``False`` if the server offers none (405)
-            or it could not be connected within the allowed attempts.
+            or it could not be connected within the allowed attempts (or, in the per-request
+            era, where there is no such stream: use :meth:`subscribe`).
         """
+        if isinstance(self._session, PerRequestSession):
+            return False
         return await self._session.listener.listen()
+
+    def subscribe(
+        self,
+        *,
+        tools: bool = False,
+        prompts: bool = False,
+        resources: bool = False,
+        resource_uris: Sequence[str] = (),
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """Listen for changes (``subscriptions/listen``, per-request era).
+
+        Use as ``async with client.subscribe(tools=True) as changes: async for n in changes``;
+        each item is a notification (``notifications/tools/list_changed``, ...,
+        ``notifications/resources/updated`` for ``resource_uris``). Leaving the block closes
+        the stream, which ends the subscription.
+
+        Args:
+            tools: Tool list changes.
+            prompts: Prompt list changes.
+            resources: Resource list changes.
+            resource_uris: Updates of these resources.
+
+        Raises:
+            McpClientError: The client is on the handshake era (use :meth:`listen`, the
+                notification callback and :meth:`subscribe_resource` there).
+        """
+        session = self._session
+        if not isinstance(session, PerRequestSession):
+            raise McpClientError("subscribe() is the per-request era's; use listen() here")
+        wanted: dict[str, Any] = {}
+        for flag, on in (
+            ("toolsListChanged", tools),
+            ("promptsListChanged", prompts),
+            ("resourcesListChanged", resources),
+        ):
+            if on:
+                wanted[flag] = True
+        if resource_uris:
+            wanted["resourceSubscriptions"] = list(resource_uris)
+        return session.listen(wanted)
 
     # -- typed MCP methods -----------------------------------------------------------------
 
@@ -167,7 +240,10 @@ class McpClient:
         Args:
             cursor: The ``next_cursor`` of the previous page.
         """
-        return validate(ListToolsResult, await self.request("tools/list", _paged(cursor)))
+        result = await self.request("tools/list", _paged(cursor))
+        if isinstance(self._session, PerRequestSession):  # learn the Mcp-Param-* headers
+            result = {**result, "tools": self._session.remember_tools(result)}
+        return validate(ListToolsResult, result)
 
     async def call_tool(
         self,
@@ -283,4 +359,7 @@ class McpClient:
         Args:
             level: The syslog severity.
         """
+        if isinstance(self._session, PerRequestSession):
+            self._session.log_level = level  # sent with every later request
+            return
         await self.request("logging/setLevel", {"level": level})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Final
 
@@ -208,13 +208,20 @@ class Transport:
         raise McpHttpError(response.status, error, body)
 
     @asynccontextmanager
-    async def post(self, message: Message, *, initialize: bool = False) -> AsyncIterator[Reply]:
+    async def post(
+        self,
+        message: Message,
+        *,
+        initialize: bool = False,
+        extra: Sequence[tuple[str, str]] = (),
+    ) -> AsyncIterator[Reply]:
         """POST one JSON-RPC message; yield the (2xx) reply once its head has arrived.
 
         Args:
             message: The JSON-RPC message.
             initialize: This is the ``initialize`` request: send it without session id and
                 protocol version, and take the session id from the response.
+            extra: More headers for this request (the per-request era's ``Mcp-*``).
 
         Yields:
             The reply.
@@ -227,6 +234,7 @@ class Transport:
         """
         headers = self._headers(_ACCEPT_BOTH, initialize=initialize)
         headers.append(("Content-Type", _JSON))
+        headers.extend(extra)
         session_id = None if initialize else self.session_id
         async with self.pool.request("POST", headers, dump_message(message)) as response:
             await self._raise_for_status(response, session_id)

@@ -97,15 +97,28 @@ class LocalBus:
         subscriber = _Subscriber(self._buffer)
         self._subscribers[subscriber] = None
         try:
-            yield self._changes(subscriber)
+            yield _Changes(subscriber)
         finally:
             self._subscribers.pop(subscriber, None)
             subscriber.send.close()
             subscriber.receive.close()
 
-    @staticmethod
-    async def _changes(subscriber: _Subscriber) -> AsyncIterator[Change]:
-        async for change in subscriber.receive:
-            yield change
-        if subscriber.lost:
-            raise SubscriptionLost("the listener fell too far behind")
+
+class _Changes:
+    """The changes of one subscriber, as an async iterator (no generator to finalise)."""
+
+    __slots__ = ("_subscriber",)
+
+    def __init__(self, subscriber: _Subscriber) -> None:
+        self._subscriber = subscriber
+
+    def __aiter__(self) -> _Changes:
+        return self
+
+    async def __anext__(self) -> Change:
+        try:
+            return await self._subscriber.receive.receive()
+        except trio.EndOfChannel:
+            if self._subscriber.lost:
+                raise SubscriptionLost("the listener fell too far behind") from None
+            raise StopAsyncIteration from None

@@ -122,7 +122,7 @@ class Context:
 
     @property
     def per_request(self) -> bool:
-        """Whether the request is of the per-request era (2026-07-28: no session)."""
+        """Whether the request is of the per-request era (2026-07-28), which has no session."""
         return self._per_request
 
     @property
@@ -228,7 +228,9 @@ class Context:
         """Close the request's SSE connection without ending its stream (SSE polling).
 
         The client reconnects with ``Last-Event-ID`` and gets what it missed, the response
-        included; this needs an event store on the transport (``ServerConfig.event_store``).
+        included. This needs a resumable stream, that is an event store on the transport
+        (``ServerConfig.event_store``) and a session: elsewhere (the per-request era, no
+        store) it does nothing, since what the stream carries next would be lost.
         """
         self._request.close_sse_stream()
 
@@ -287,7 +289,8 @@ class Context:
                 raise McpError(
                     INTERNAL_ERROR, f"{method} can only be asked by tools, resources and prompts"
                 )
-            chosen = key if key is not None else self._inputs.next_key(method)
+            place = self._inputs.next_key(method)  # every ask takes a place in the run
+            chosen = place if key is None else key
             request = {"method": method, "params": params or {}}
             return self._inputs.gather({chosen: request})[chosen]
         if capability is not None and self._handler.client_capabilities.get(capability) is None:
