@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Run the official MCP conformance suite (0.1.16 and 0.2.0-alpha.12) against
-# examples/everything_server.py on a free loopback port, and score it (see interop/conformance.py).
-# Exit 0 when every scenario required for 2025-11-25 passes or is listed, with a reason, in
-# interop/expected-failures.txt. Extra arguments go to conformance.py (--suite 0.1|0.2,
-# --scenario NAME, --server CMD).
+# Run the official MCP conformance suite against examples/everything_server.py on a free loopback
+# port, and score it (see interop/conformance.py): 0.1.16 and 0.2.0-alpha.12 at 2025-11-25, and
+# 0.2.0-alpha.12 at 2026-07-28 (the per-request wire). Exit 0 when every scenario required for
+# the run's spec version passes or is listed, with a reason, in interop/expected-failures.txt.
+# Extra arguments go to conformance.py (--suite 0.1|0.2|0.2-2026, --scenario NAME, --server CMD).
 #
 # PYTHON: the interpreter with trio_mcp_http installed (default: .venv, then .ci-venv, then python3).
 set -euo pipefail
