@@ -5,7 +5,8 @@ Used by tests/interop. Run with the interop venv's python (``interop/setup.sh`` 
     interop/.cache/venv/bin/python interop/py_client.py URL PLAN_JSON
 
 PLAN_JSON is the same list of steps as for ``ts_client.mjs`` (``listTools``, ``callTool`` with
-``name``/``arguments``/``progress``, ``setLoggingLevel``, ``ping``, ``terminate``). The client
+``name``/``arguments``/``progress``, ``setLoggingLevel``, ``ping``, ``readResource``, ``listen``
+(2026-07-28 only), ``terminate``). The client
 connects in the mode named by ``INTEROP_MODE`` (default the SDK's own default, ``auto``: it
 first probes with a session-less ``server/discover`` POST at ``MCP-Protocol-Version:
 2026-07-28`` and takes the 2026-07-28 wire when the server offers it, else falls back to
@@ -65,6 +66,7 @@ class Recorder:
             "steps": [],
             "logging": [],
             "samplingRequests": [],
+            "elicitations": [],
             "sessionId": None,
             "protocolVersion": None,
             "serverInfo": None,
@@ -118,7 +120,7 @@ class Recorder:
         self, context: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult:
         """Answer elicitation/create by accepting, with ``name: interop`` in the content."""
-        self.report.setdefault("elicitationRequests", []).append(
+        self.report["elicitations"].append(
             params.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
         return types.ElicitResult(action="accept", content={"name": "interop"})
@@ -128,6 +130,15 @@ class Recorder:
         self.report["logging"].append(
             params.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
+
+
+#: The notification behind each change event of ``Client.listen``.
+_EVENT_METHODS = {
+    "ToolsListChanged": "notifications/tools/list_changed",
+    "PromptsListChanged": "notifications/prompts/list_changed",
+    "ResourcesListChanged": "notifications/resources/list_changed",
+    "ResourceUpdated": "notifications/resources/updated",
+}
 
 
 def _dump(value: Any) -> Any:
@@ -159,6 +170,20 @@ async def _run_step(client: Client, step: dict[str, Any]) -> Any:
         return _dump(await client.set_logging_level(step["level"]))
     if op == "ping":
         return _dump(await client.session.send_ping())
+    if op == "readResource":
+        return _dump(await client.read_resource(step["uri"]))
+    if op == "listen":
+        # subscriptions/listen for tool and prompt list changes; call the trigger tool and
+        # wait for the first change, then leave (which closes the stream).
+        async with client.listen(tools_list_changed=True, prompts_list_changed=True) as sub:
+            await client.call_tool(step["trigger"], {})
+            async for event in sub:
+                return {
+                    "honoredFilter": _dump(sub.honored),
+                    "notification": {"method": _EVENT_METHODS[type(event).__name__]},
+                    "closed": "local",
+                }
+        raise RuntimeError("the listen stream ended before any change")
     raise ValueError(f"unknown op {op!r}")
 
 

