@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 
 import trio
 
+from ._core.versions import VERSIONS
 from ._transport.config import ServerConfig
 from ._transport.serve import RunningServer, serve
 from ._version import __version__
@@ -43,6 +44,13 @@ def build_parser(
     )
     parser.add_argument("--json-response", action="store_true", help="answer with JSON bodies")
     parser.add_argument("--stateless", action="store_true", help="no sessions: each POST alone")
+    parser.add_argument(
+        "--versions",
+        type=_versions,
+        default=None,
+        metavar="V1,V2",
+        help=f"protocol revisions to serve (default all: {', '.join(VERSIONS)})",
+    )
     parser.add_argument(
         "--log-level",
         default="info",
@@ -83,7 +91,16 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         idle_timeout=args.idle_timeout or None,
         json_response=args.json_response,
         stateless=args.stateless,
+        versions=args.versions,
     )
+
+
+def _versions(text: str) -> tuple[str, ...]:
+    chosen = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [v for v in chosen if v not in VERSIONS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"known revisions: {', '.join(VERSIONS)}")
+    return chosen
 
 
 async def _until_signalled() -> None:

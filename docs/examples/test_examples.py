@@ -96,9 +96,14 @@ async def test_quickstart_server_and_client() -> None:
         await quickstart_client.main(url)
 
 
-async def test_demo_command() -> None:
-    """``trio-mcp-http serve`` with no application serves the demo."""
-    command = [str(BIN / "trio-mcp-http"), "serve", "--port", "0"]
+@pytest.mark.parametrize(
+    ("flags", "era"),
+    [([], "per-request"), (["--versions", "2025-06-18,2025-11-25"], "handshake")],
+    ids=["both-eras", "sessions-only"],
+)
+async def test_demo_command(flags: list[str], era: str) -> None:
+    """``trio-mcp-http serve`` with no application serves the demo (``--versions``: which)."""
+    command = [str(BIN / "trio-mcp-http"), "serve", "--port", "0", *flags]
     async with (
         running_process(command, rb"serving MCP at (\S+)", stop=signal.SIGTERM) as (
             _,
@@ -110,6 +115,7 @@ async def test_demo_command() -> None:
         assert {"echo", "add", "sleep"} <= {tool.name for tool in listed.tools}
         result = await client.call_tool("echo", {"text": "hi"})
         assert result.content == [{"type": "text", "text": "hi"}]
+        assert client.era == era
 
 
 async def test_embedded_program_serves_and_stops_on_its_trigger() -> None:

@@ -1,0 +1,24 @@
+"""The command line's flags map onto ServerConfig (the command itself runs in docs/examples)."""
+
+from __future__ import annotations
+
+import pytest
+
+from trio_mcp_http._cli import build_parser, config_from_args
+
+
+def test_versions_flag_picks_the_revisions_served() -> None:
+    args = build_parser().parse_args(["--versions", "2026-07-28"])
+    config = config_from_args(args)
+    assert config.served_versions == ("2026-07-28",)
+    assert config.handshake_versions == ()
+    assert config_from_args(build_parser().parse_args([])).versions is None
+
+
+@pytest.mark.parametrize("bad", ["1999-01-01", ",", "2025-11-25,nope"])
+def test_versions_flag_refuses_unknown_revisions(
+    bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--versions", bad])
+    assert "known revisions: 2025-03-26" in capsys.readouterr().err
