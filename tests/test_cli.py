@@ -22,3 +22,13 @@ def test_versions_flag_refuses_unknown_revisions(
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--versions", bad])
     assert "known revisions: 2025-03-26" in capsys.readouterr().err
+
+
+def test_proxy_flags_set_the_session_prefix_and_the_client_address_header() -> None:
+    args = build_parser().parse_args(
+        ["--session-prefix", "w2-", "--client-address-header", "x-forwarded-for"]
+    )
+    config = config_from_args(args)
+    assert config.session_id_prefix == "w2-"
+    assert config.client_address_header == "x-forwarded-for"
+    assert config_from_args(build_parser().parse_args([])).session_id_prefix == ""

@@ -2,6 +2,7 @@
 
     _core          sans-IO: imports nothing of ours but itself, and no I/O library
     _application   the contract between transport and application: core only
+    _redis         a Redis client on trio streams (for what several processes share): core only
     _transport     trio + ASGI: core, the contract, itself
     server         the MCP server layer: core, the contract, itself
     client         the MCP client: core, itself
@@ -23,8 +24,9 @@ ROOT = Path(trio_mcp_http.__file__).parent
 ALLOWED = {
     "_core": {"_core"},
     "_application": {"_core"},
-    "_transport": {"_core", "_application", "_transport", "_version"},
-    "server": {"_core", "_application", "server", "_version"},
+    "_redis": {"_core"},
+    "_transport": {"_core", "_application", "_redis", "_transport", "_version"},
+    "server": {"_core", "_application", "_redis", "server", "_version"},
     "client": {"_core", "client", "_version"},
 }
 #: Libraries that mean I/O or an event loop: none of them in the core.

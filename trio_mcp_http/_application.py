@@ -18,6 +18,8 @@ SDKs sit on top of this contract, and a tiny handler alone is enough to test the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._core.jsonrpc import REQUEST_TIMEOUT, JsonRpcError
@@ -182,7 +184,26 @@ class SessionHandler(Protocol):
 
 
 class Application(Protocol):
-    """What the transport serves: a factory of per-session handlers."""
+    """What the transport serves: a factory of per-session handlers.
+
+    Two methods are optional, looked up when present: ``serving()``, an async context manager
+    that the session manager holds open while it runs (background services such as a bus
+    shared by several processes live in it: entered before the first session, left after the
+    last ended), and ``statistics()``, a mapping that :meth:`trio_mcp_http.McpApp.statistics`
+    reports as ``application``.
+    """
 
     def open_session(self, session: SessionContext) -> SessionHandler:
         """Return the handler for a new session (called once per session, without blocking)."""
+
+
+def application_serving(application: object) -> AbstractAsyncContextManager[object]:
+    """``application.serving()`` if the application has it, else a context that does nothing."""
+    serving = getattr(application, "serving", None)
+    return serving() if callable(serving) else nullcontext()
+
+
+def application_statistics(application: object) -> Mapping[str, object]:
+    """``application.statistics()`` if the application has it, else an empty mapping."""
+    statistics = getattr(application, "statistics", None)
+    return dict(statistics()) if callable(statistics) else {}

@@ -52,6 +52,18 @@ def build_parser(
         help=f"protocol revisions to serve (default all: {', '.join(VERSIONS)})",
     )
     parser.add_argument(
+        "--session-prefix",
+        default="",
+        metavar="PREFIX",
+        help="start every session id with PREFIX, for a proxy routing on it (default none)",
+    )
+    parser.add_argument(
+        "--client-address-header",
+        default=None,
+        metavar="HEADER",
+        help="behind a proxy: read the client address from HEADER (e.g. x-forwarded-for)",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
@@ -92,6 +104,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         json_response=args.json_response,
         stateless=args.stateless,
         versions=args.versions,
+        session_id_prefix=args.session_prefix,
+        client_address_header=args.client_address_header,
     )
 
 

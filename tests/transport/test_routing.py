@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 
@@ -382,3 +383,17 @@ async def test_unrelated_request_pending_when_the_session_closes_fails_cleanly()
                 assert deleted.status == 200
         assert len(outcome) == 1
         assert "session closed" in str(outcome[0])
+
+
+async def test_session_ids_start_with_the_configured_prefix() -> None:
+    config = ServerConfig(session_id_prefix="w7.a_b-")
+    async with running_app(config) as (mcp, _):
+        ids = {await initialize(mcp) for _ in range(20)}
+    assert len(ids) == 20
+    assert all(sid.startswith("w7.a_b-") and len(sid) == len("w7.a_b-") + 32 for sid in ids)
+
+
+def test_session_id_prefixes_are_short_and_plain() -> None:
+    for bad in ("w 1", "w/1", "é", "x" * 33, "a:b"):
+        with pytest.raises(ValueError, match="session_id_prefix"):
+            ServerConfig(session_id_prefix=bad)

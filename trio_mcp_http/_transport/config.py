@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["ServerConfig"]
 
 _RESUME_SLACK = 5.0  # seconds a resuming client may take beyond the retry interval
+
+
+_SESSION_ID_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,32}")
 
 
 def _descriptor_limit() -> int:
@@ -51,6 +55,11 @@ class ServerConfig:
         json_response: Answer requests with one ``application/json`` body instead of an SSE
             stream. Related notifications are then dropped and related requests fail.
         stateless: Serve every POST in isolation, with no session ids; GET and DELETE get 405.
+        session_id_prefix: Put at the start of every session id this server mints, so that a
+            proxy in front of several servers routes each session's requests to the server
+            that owns it (HAProxy ``req.hdr(mcp-session-id) -m beg``, nginx ``map``; see the
+            deployment page). Up to 32 of ``A-Z a-z 0-9 - _ .``; the rest of the id stays
+            192 random bits.
         max_sessions: The most sessions alive at once. At the cap the least recently active
             idle session is evicted; when every session is busy, new ones get 503.
         max_uninitialized_sessions: The most sessions that have not finished the handshake
@@ -116,6 +125,7 @@ class ServerConfig:
     idle_timeout: float | None = 1800.0
     json_response: bool = False
     stateless: bool = False
+    session_id_prefix: str = ""
     max_sessions: int = 10_000
     max_uninitialized_sessions: int = 1000
     max_uninitialized_sessions_per_client: int | None = None
@@ -148,6 +158,8 @@ class ServerConfig:
             raise ValueError("max_exchanges must be at least 1")
         if self.idle_timeout is not None and not (0 < self.idle_timeout < math.inf):
             raise ValueError("idle_timeout must be a positive number of seconds or None")
+        if not _SESSION_ID_PREFIX.fullmatch(self.session_id_prefix):
+            raise ValueError("session_id_prefix: at most 32 of A-Z a-z 0-9 - _ .")
         if self.max_sessions < 1:
             raise ValueError("max_sessions must be at least 1")
         if self.max_uninitialized_sessions < 1:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import trio
 
+from .._application import application_serving, application_statistics
 from .reaper import Reaper
 from .session import CloseReason, Session
 
@@ -53,6 +54,9 @@ class Statistics:
             nursery (its reaper task not counted).
         http_requests: HTTP requests being served (each holds a connection).
         exchanges: Stateless exchanges in flight (per-request era, or stateless mode).
+        application: What the application reports of itself (``application.statistics()``:
+            for :class:`~trio_mcp_http.server.McpServer`, ``bus``, the health of its
+            notification bus).
     """
 
     sessions: int
@@ -65,6 +69,7 @@ class Statistics:
     session_tasks: int
     http_requests: int
     exchanges: int
+    application: Mapping[str, object] = field(default_factory=dict)
 
 
 class SessionManager:
@@ -115,19 +120,23 @@ class SessionManager:
     async def run(
         self, *, task_status: trio.TaskStatus[SessionManager] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        """Host the session tasks until cancelled; then every session ends with SHUTDOWN."""
+        """Host the session tasks until cancelled; then every session ends with SHUTDOWN.
+
+        The application's ``serving()`` context, if it has one, is held open around it.
+        """
         if self._nursery is not None:
             raise RuntimeError("SessionManager.run() is already running")
-        try:
-            async with trio.open_nursery() as nursery:
-                await nursery.start(self._reaper.run)
-                self._nursery = nursery
-                task_status.started(self)
-                await trio.sleep_forever()
-        finally:
-            self._nursery = None
-            for session in list(self._sessions.values()):
-                session.terminate(CloseReason.SHUTDOWN)
+        async with application_serving(self._application):
+            try:
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(self._reaper.run)
+                    self._nursery = nursery
+                    task_status.started(self)
+                    await trio.sleep_forever()
+            finally:
+                self._nursery = None
+                for session in list(self._sessions.values()):
+                    session.terminate(CloseReason.SHUTDOWN)
 
     async def drain(self, grace: float) -> None:
         """Refuse new sessions, close standalone streams, let in-flight work end, then cancel.
@@ -177,7 +186,7 @@ class SessionManager:
         """
         nursery = self._accepting()
         self._make_room(client_address)
-        session_id = secrets.token_urlsafe(24)  # 192 bits, [A-Za-z0-9_-]
+        session_id = self.config.session_id_prefix + secrets.token_urlsafe(24)  # 192 bits
         session = Session(self._application, session_id, revision, owner=self, work=nursery)
         session.principal = principal
         session.acquire()
@@ -225,6 +234,7 @@ class SessionManager:
             session_tasks=0 if self._nursery is None else len(self._nursery.child_tasks) - 1,
             http_requests=traffic.http_requests,
             exchanges=len(self._exchanges),
+            application=application_statistics(self._application),
         )
 
     def _accepting(self) -> trio.Nursery:

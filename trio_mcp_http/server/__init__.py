@@ -26,7 +26,7 @@ a parameter annotated with it.
 """
 
 from .._core.levels import DEFAULT_LOG_LEVEL, LOG_LEVELS
-from ._bus import Change, LocalBus, NotificationBus, SubscriptionLost
+from ._bus import BusHealth, Change, LocalBus, NotificationBus, SubscriptionLost
 from ._caching import CacheHints, CacheScope
 from ._completion import Completer, RefType
 from ._content import (
@@ -48,6 +48,7 @@ from ._errors import CapabilityNotNegotiated, McpError
 from ._handler import McpSessionHandler
 from ._input_required import InputRequired, MissingClientCapability
 from ._prompts import Prompt
+from ._redis_bus import RedisBus
 from ._resources import Resource, ResourceTemplate
 from ._results import (
     ElicitResult,
@@ -66,6 +67,7 @@ __all__ = [
     "LOG_LEVELS",
     "AudioContent",
     "BlobResourceContents",
+    "BusHealth",
     "CacheHints",
     "CacheScope",
     "CapabilityNotNegotiated",
@@ -86,6 +88,7 @@ __all__ = [
     "NotificationBus",
     "Prompt",
     "PromptMessage",
+    "RedisBus",
     "RefType",
     "Resource",
     "ResourceContents",

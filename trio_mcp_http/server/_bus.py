@@ -2,8 +2,9 @@
 
 ``notify_tools_changed()`` and friends publish a :class:`Change`; every
 ``subscriptions/listen`` stream (per-request era) subscribes and forwards the changes its
-client asked for. :class:`LocalBus` is the in-process bus; a bus shared by several processes
-(Redis) implements the same :class:`NotificationBus` interface.
+client asked for. :class:`LocalBus` is the in-process bus; :class:`~trio_mcp_http.server.RedisBus`
+carries changes between the processes of a deployment through Redis pub/sub, behind the same
+:class:`NotificationBus` interface.
 
 Nothing ever waits for a listener: each subscriber has a bounded buffer, and one that falls
 that far behind is dropped (its stream ends with an error, and its client listens again),
@@ -14,13 +15,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import trio
 
-__all__ = ["Change", "LocalBus", "NotificationBus", "SubscriptionLost"]
+__all__ = ["BusHealth", "Change", "LocalBus", "NotificationBus", "SubscriptionLost"]
 
 log = logging.getLogger("trio_mcp_http.server")
 
@@ -35,10 +36,40 @@ class Change:
         kind: ``tools``, ``prompts`` or ``resources`` (a list changed), or ``resource`` (one
             resource was updated).
         uri: The updated resource (``kind == "resource"`` only).
+        remote: Raised by another process of the deployment (arrived through a shared bus).
     """
 
     kind: ChangeKind
     uri: str | None = None
+    remote: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BusHealth:
+    """How a bus is doing, as reported in ``McpApp.statistics().application["bus"]``.
+
+    Attributes:
+        subscribers: Subscriptions open in this process (listen streams, and the server's own
+            relay of remote changes to sessions).
+        shared: Whether the bus reaches other processes.
+        connected: Whether it is connected to the engine it shares changes through (always
+            ``True`` for an in-process bus).
+        sent: Changes sent to the other processes.
+        received: Changes received from the other processes.
+        dropped: Changes raised here that could not be sent (the engine down or too slow);
+            this process's own listeners still had them.
+        reconnects: Times the connection to the engine was lost and opened again.
+        last_error: The last connection error, if any.
+    """
+
+    subscribers: int
+    shared: bool = False
+    connected: bool = True
+    sent: int = 0
+    received: int = 0
+    dropped: int = 0
+    reconnects: int = 0
+    last_error: str | None = None
 
 
 class SubscriptionLost(Exception):
@@ -53,6 +84,12 @@ class NotificationBus(Protocol):
 
     def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[Change]]:
         """An async context manager yielding the changes published while it is open."""
+
+    def serving(self) -> AbstractAsyncContextManager[object]:
+        """Held open while the server runs: where a shared bus keeps its connections."""
+
+    def health(self) -> BusHealth:
+        """A snapshot of the bus's state."""
 
 
 class _Subscriber:
@@ -78,6 +115,14 @@ class LocalBus:
     def subscribers(self) -> int:
         """How many subscriptions are open."""
         return len(self._subscribers)
+
+    def serving(self) -> AbstractAsyncContextManager[object]:
+        """Nothing to run: the in-process bus has no connections."""
+        return nullcontext()
+
+    def health(self) -> BusHealth:
+        """The number of subscribers (nothing else can go wrong in-process)."""
+        return BusHealth(subscribers=len(self._subscribers))
 
     async def publish(self, change: Change) -> None:
         """Deliver ``change`` to every subscriber; one whose buffer is full is dropped."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ._bus import Change, LocalBus, NotificationBus
+import trio
+
+from ._bus import Change, LocalBus, NotificationBus, SubscriptionLost
 from ._caching import CacheHints, CacheScope
 from ._completion import Completer, RefType
 from ._handler import McpSessionHandler
@@ -27,6 +30,13 @@ log = logging.getLogger("trio_mcp_http.server")
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=Completer)
+
+_SESSION_NOTIFICATIONS = {
+    "tools": "notifications/tools/list_changed",
+    "prompts": "notifications/prompts/list_changed",
+    "resources": "notifications/resources/list_changed",
+    "resource": "notifications/resources/updated",
+}
 
 
 def _no_bare_decorator(name: object, what: str) -> None:
@@ -418,40 +428,73 @@ class McpServer:
 
         return register
 
-    # -- broadcasts -------------------------------------------------------------------------
+    # -- serving and broadcasts ------------------------------------------------------------
 
-    def _live_sessions(self) -> list[McpSessionHandler]:
-        return [handler for handler in list(self._sessions) if handler.initialized]
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[McpServer]:
+        """Run the bus while the transport serves (the session manager enters this).
 
-    async def _broadcast(self, handlers: list[McpSessionHandler], method: str, params: Any) -> None:
+        With a bus shared by several processes, changes raised in another process are relayed
+        to the sessions here too, as they are to listen streams.
+        """
+        async with self.bus.serving(), trio.open_nursery() as nursery:
+            if self.bus.health().shared:
+                await nursery.start(self._relay_remote_changes)
+            try:
+                yield self
+            finally:
+                nursery.cancel_scope.cancel()
+
+    def statistics(self) -> dict[str, object]:
+        """What ``McpApp.statistics().application`` reports: ``bus``, its health."""
+        return {"bus": self.bus.health()}
+
+    async def _relay_remote_changes(self, *, task_status: trio.TaskStatus[None]) -> None:
+        while True:
+            try:
+                async with self.bus.subscribe() as changes:
+                    task_status.started()
+                    async for change in changes:
+                        if change.remote:
+                            await self._broadcast(change)
+                return
+            except SubscriptionLost:
+                log.warning("sessions missed changes from other processes (relay fell behind)")
+
+    async def _broadcast(self, change: Change) -> None:
+        """Send ``change`` to the initialized sessions of this process that want it."""
+        method, params = _SESSION_NOTIFICATIONS[change.kind], None
+        handlers = [handler for handler in list(self._sessions) if handler.initialized]
+        if change.kind == "resource":
+            params = {"uri": change.uri}
+            handlers = [handler for handler in handlers if change.uri in handler.subscriptions]
         for handler in handlers:
             try:
                 await handler.session.send_notification(method, params)
             except Exception:
                 log.exception("could not send %s", method)
 
+    async def _raise(self, change: Change) -> None:
+        await self._broadcast(change)
+        await self.bus.publish(change)
+
     async def notify_resource_updated(self, uri: str) -> None:
         """Tell every client subscribed to ``uri`` that it changed.
 
         Sessions subscribed with ``resources/subscribe`` get it on their standalone GET stream
         (dropped where none is open); listen streams whose ``resourceSubscriptions`` name it,
-        through the bus.
+        through the bus (in every process that shares it).
         """
-        handlers = [h for h in self._live_sessions() if uri in h.subscriptions]
-        await self._broadcast(handlers, "notifications/resources/updated", {"uri": uri})
-        await self.bus.publish(Change("resource", uri))
+        await self._raise(Change("resource", uri))
 
     async def notify_tools_changed(self) -> None:
         """Send ``notifications/tools/list_changed`` to every initialized session and listener."""
-        await self._broadcast(self._live_sessions(), "notifications/tools/list_changed", None)
-        await self.bus.publish(Change("tools"))
+        await self._raise(Change("tools"))
 
     async def notify_resources_changed(self) -> None:
         """Send ``notifications/resources/list_changed`` to every session and listener."""
-        await self._broadcast(self._live_sessions(), "notifications/resources/list_changed", None)
-        await self.bus.publish(Change("resources"))
+        await self._raise(Change("resources"))
 
     async def notify_prompts_changed(self) -> None:
         """Send ``notifications/prompts/list_changed`` to every session and listener."""
-        await self._broadcast(self._live_sessions(), "notifications/prompts/list_changed", None)
-        await self.bus.publish(Change("prompts"))
+        await self._raise(Change("prompts"))
