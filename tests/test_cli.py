@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from trio_mcp_http import RedisSessionStore
 from trio_mcp_http._cli import build_parser, config_from_args
 
 
@@ -32,3 +33,10 @@ def test_proxy_flags_set_the_session_prefix_and_the_client_address_header() -> N
     assert config.session_id_prefix == "w2-"
     assert config.client_address_header == "x-forwarded-for"
     assert config_from_args(build_parser().parse_args([])).session_id_prefix == ""
+
+
+def test_session_store_flag_saves_sessions_in_redis() -> None:
+    args = build_parser().parse_args(["--session-store", "redis://10.0.0.5:6380/2"])
+    store = config_from_args(args).session_store
+    assert isinstance(store, RedisSessionStore) and store.url == "redis://10.0.0.5:6380/2"
+    assert config_from_args(build_parser().parse_args([])).session_store is None

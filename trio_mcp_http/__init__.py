@@ -28,8 +28,10 @@ from ._core.levels import LogLevel
 from ._transport.app import McpApp
 from ._transport.config import ServerConfig
 from ._transport.manager import SessionManager, Statistics
+from ._transport.redis_session_store import RedisSessionStore
 from ._transport.serve import RunningServer, serve
 from ._transport.session import CloseReason
+from ._transport.session_store import MemorySessionStore, SessionRecord, SessionStore
 from ._version import __version__
 
 __all__ = [
@@ -46,8 +48,10 @@ __all__ = [
     "LogLevel",
     "McpApp",
     "MemoryEventStore",
+    "MemorySessionStore",
     "Message",
     "Notification",
+    "RedisSessionStore",
     "Replay",
     "ReplayStatus",
     "Request",
@@ -59,6 +63,8 @@ __all__ = [
     "SessionContext",
     "SessionHandler",
     "SessionManager",
+    "SessionRecord",
+    "SessionStore",
     "Statistics",
     "TokenVerifier",
     "__version__",

@@ -165,7 +165,14 @@ class RequestContext(Protocol):
 
 
 class SessionHandler(Protocol):
-    """Handles the messages of one session. Created by :meth:`Application.open_session`."""
+    """Handles the messages of one session. Created by :meth:`Application.open_session`.
+
+    Two methods are optional, for session restore (``ServerConfig.session_store``):
+    ``snapshot() -> dict``, the handler's state as JSON-able data (what ``initialize``
+    established, and whatever the session changed since), and ``restore(state)``, which
+    brings a new handler of a session re-created in another process back to that state (the
+    transport then marks the session initialized). A handler without them is not restored.
+    """
 
     async def handle_request(self, request: Request, context: RequestContext) -> dict[str, Any]:
         """Handle a request and return the ``result`` object of its response.
@@ -201,6 +208,21 @@ def application_serving(application: object) -> AbstractAsyncContextManager[obje
     """``application.serving()`` if the application has it, else a context that does nothing."""
     serving = getattr(application, "serving", None)
     return serving() if callable(serving) else nullcontext()
+
+
+def handler_snapshot(handler: object) -> dict[str, Any]:
+    """``handler.snapshot()`` if the handler has it, else an empty dict."""
+    snapshot = getattr(handler, "snapshot", None)
+    return dict(snapshot()) if callable(snapshot) else {}
+
+
+def restore_handler(handler: object, state: Mapping[str, Any]) -> bool:
+    """Call ``handler.restore(state)``; whether the handler can be restored at all."""
+    restore = getattr(handler, "restore", None)
+    if not callable(restore):
+        return False
+    restore(state)
+    return True
 
 
 def application_statistics(application: object) -> Mapping[str, object]:

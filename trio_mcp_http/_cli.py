@@ -16,6 +16,7 @@ import trio
 
 from ._core.versions import VERSIONS
 from ._transport.config import ServerConfig
+from ._transport.redis_session_store import RedisSessionStore
 from ._transport.serve import RunningServer, serve
 from ._version import __version__
 
@@ -56,6 +57,12 @@ def build_parser(
         default="",
         metavar="PREFIX",
         help="start every session id with PREFIX, for a proxy routing on it (default none)",
+    )
+    parser.add_argument(
+        "--session-store",
+        default=None,
+        metavar="REDIS_URL",
+        help="save sessions in Redis so that another process can restore them (default none)",
     )
     parser.add_argument(
         "--client-address-header",
@@ -105,6 +112,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         stateless=args.stateless,
         versions=args.versions,
         session_id_prefix=args.session_prefix,
+        session_store=None if args.session_store is None else RedisSessionStore(args.session_store),
         client_address_header=args.client_address_header,
     )
 

@@ -80,6 +80,9 @@ class RedisConnection:
     def __init__(self, stream: trio.abc.Stream) -> None:
         self._stream = stream
         self._parser = RespParser()
+        #: A command did not complete (failed, or was cancelled with its reply still to come):
+        #: the connection is out of step and must not be used again.
+        self.broken = False
 
     @classmethod
     async def open(cls, url: str | RedisUrl) -> RedisConnection:
@@ -139,8 +142,10 @@ class RedisConnection:
         Raises:
             RedisError: Redis answered with an error, or the connection failed.
         """
+        self.broken = True
         await self.send(*args)
         reply = await self.receive()
+        self.broken = False
         if isinstance(reply, RespError):
             raise RedisError(reply.message)
         return reply

@@ -277,6 +277,42 @@ async def test_standalone_stream_reconnects_with_last_event_id_and_retry(
     assert len(server.of("DELETE")) == 1
 
 
+@pytest.mark.parametrize("status", [400, 410])
+async def test_standalone_stream_listens_anew_when_its_events_are_gone(
+    status: int, autojump_clock: Clock
+) -> None:
+    """A server that cannot replay (events evicted, or a session restored elsewhere)."""
+    gets: list[str | None] = []
+    done = trio.Event()
+
+    async def handler(ex: Exchange) -> None:
+        if await answer_lifecycle(ex):
+            return
+        gets.append(ex.request.headers.get("last-event-id"))
+        if len(gets) == 1:
+            await ex.start_sse()
+            await ex.event(note(0), id="g1", retry=100)
+            await ex.drop()
+        elif len(gets) == 2:
+            await ex.respond(status)
+        else:
+            await ex.start_sse()
+            await ex.event(note(1), id="n1")
+            done.set()
+            await trio.sleep_forever()
+
+    recorder = Recorder()
+    async with (
+        scripted(handler) as server,
+        open_legacy(URL, connect=server.connect, on_notification=recorder, listen=True),
+    ):
+        with trio.fail_after(30):
+            await done.wait()
+        await trio.testing.wait_all_tasks_blocked()
+    assert gets == [None, "g1", None]
+    assert recorder.seen == [0, 1]
+
+
 async def test_standalone_stream_backs_off_then_connects(autojump_clock: Clock) -> None:
     policy = ReconnectPolicy(initial_delay=1.0, max_delay=3.0, max_attempts=10)
     attempts: list[float] = []

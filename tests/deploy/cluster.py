@@ -32,12 +32,13 @@ ProxyKind = Literal["haproxy", "nginx"]
 class Worker:
     """One server process."""
 
-    def __init__(self, name: str, env: dict[str, str]) -> None:
+    def __init__(self, name: str, env: dict[str, str], options: Sequence[str] = ()) -> None:
         self.name = name
         command = [
             sys.executable, "-m", "trio_mcp_http", "serve", "tests.deploy.app:server",
             "--port", "0", "--session-prefix", f"{name}-",
             "--client-address-header", "x-forwarded-for", "--log-level", "warning",
+            *options,
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command,
@@ -154,13 +155,13 @@ def _listening_sockets() -> set[str]:
 
 @contextmanager
 def cluster(
-    kind: ProxyKind, env: dict[str, str] | None = None
+    kind: ProxyKind, env: dict[str, str] | None = None, options: Sequence[str] = ()
 ) -> Iterator[tuple[Proxy, list[Worker]]]:
-    """Three workers behind a ``kind`` proxy; everything stopped on exit."""
+    """Three workers (``options`` added to their command lines) behind a ``kind`` proxy."""
     with ExitStack() as stack:
         workers: list[Worker] = []
         for index in (1, 2, 3):
-            worker = Worker(f"w{index}", env or {})
+            worker = Worker(f"w{index}", env or {}, options)
             stack.callback(worker.stop)
             workers.append(worker)
         proxy = Proxy(kind, workers)

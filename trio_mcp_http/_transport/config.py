@@ -13,6 +13,7 @@ from .._core.versions import HANDSHAKE_VERSIONS, PER_REQUEST_VERSIONS, VERSIONS
 if TYPE_CHECKING:
     from .._core.auth import AuthConfig
     from .._core.events import EventStore
+    from .session_store import SessionStore
 
 __all__ = ["ServerConfig"]
 
@@ -60,6 +61,13 @@ class ServerConfig:
             that owns it (HAProxy ``req.hdr(mcp-session-id) -m beg``, nginx ``map``; see the
             deployment page). Up to 32 of ``A-Z a-z 0-9 - _ .``; the rest of the id stays
             192 random bits.
+        session_store: Where sessions are saved so that another process (or this one, after
+            a restart) can restore them (:class:`~trio_mcp_http.RedisSessionStore` for
+            several processes); ``None``: sessions die with their process. See the
+            deployment page for what is and is not restored.
+        session_store_timeout: Seconds one store operation may take; a slower or failing
+            store is logged and counted, never waited for longer (a session that cannot be
+            loaded in time is "not found").
         max_sessions: The most sessions alive at once. At the cap the least recently active
             idle session is evicted; when every session is busy, new ones get 503.
         max_uninitialized_sessions: The most sessions that have not finished the handshake
@@ -126,6 +134,8 @@ class ServerConfig:
     json_response: bool = False
     stateless: bool = False
     session_id_prefix: str = ""
+    session_store: SessionStore | None = None
+    session_store_timeout: float = 1.0
     max_sessions: int = 10_000
     max_uninitialized_sessions: int = 1000
     max_uninitialized_sessions_per_client: int | None = None
@@ -160,6 +170,8 @@ class ServerConfig:
             raise ValueError("idle_timeout must be a positive number of seconds or None")
         if not _SESSION_ID_PREFIX.fullmatch(self.session_id_prefix):
             raise ValueError("session_id_prefix: at most 32 of A-Z a-z 0-9 - _ .")
+        if not self.session_store_timeout > 0:
+            raise ValueError("session_store_timeout must be positive")
         if self.max_sessions < 1:
             raise ValueError("max_sessions must be at least 1")
         if self.max_uninitialized_sessions < 1:

@@ -87,8 +87,8 @@ class HandshakeEra:
             raise Refused(Rejection.UNSUPPORTED_PROTOCOL_VERSION, data=supported)
         return found
 
-    def _find_session(self, request: HttpRequest) -> Session:
-        """Look up and hold a session, or refuse with 400/404.
+    async def _find_session(self, request: HttpRequest) -> Session:
+        """Look up (or restore from the session store) and hold a session, or refuse: 400/404.
 
         A session presented by another principal than its creator's is "not found".
         """
@@ -98,7 +98,14 @@ class HandshakeEra:
         if not is_valid_session_id(session_id):
             raise Refused(Rejection.MALFORMED_SESSION_ID)
         session = self.manager._find(session_id)
-        if session is None or session.principal != request.principal or not session.acquire():
+        if session is None:
+            restored = await self.manager._restore(
+                session_id, request.principal, request.client_address
+            )
+            if restored is None:
+                raise Refused(Rejection.SESSION_NOT_FOUND)
+            return restored
+        if session.principal != request.principal or not session.acquire():
             raise Refused(Rejection.SESSION_NOT_FOUND)
         return session
 
@@ -118,14 +125,14 @@ class HandshakeEra:
             header_revision = None  # clients send no version header with initialize
         else:
             header_revision = self.revision_of(request)
-        session = self._session_for_post(parsed, request, header_revision)
+        session = await self._session_for_post(parsed, request, header_revision)
         try:
             use_sse = accept.sse and (not self.config.json_response or not accept.json)
             await self._dispatch(session, parsed, request, receive, send, use_sse=use_sse)
         finally:
             session.release()
 
-    def _session_for_post(
+    async def _session_for_post(
         self, parsed: Message | Batch, request: HttpRequest, header_revision: Revision | None
     ) -> Session:
         is_initialize = isinstance(parsed, Request) and parsed.method == "initialize"
@@ -148,7 +155,7 @@ class HandshakeEra:
                 Rejection.SHUTTING_DOWN if refused.shutting_down else Rejection.TOO_MANY_SESSIONS,
                 retry_after=self.config.retry_after,
             ) from None
-        session = self._find_session(request)
+        session = await self._find_session(request)
         if is_initialize:
             session.release()
             raise Refused(Rejection.ALREADY_INITIALIZED)
@@ -257,7 +264,7 @@ class HandshakeEra:
         if not self.guards.accept(request.headers.get(b"accept")).sse:
             raise Refused(Rejection.NOT_ACCEPTABLE)
         self.revision_of(request)
-        session = self._find_session(request)
+        session = await self._find_session(request)
         try:
             assert session.session_id is not None
             headers = (*SSE_HEADERS, (SESSION_HEADER, session.session_id.encode()))
@@ -284,7 +291,7 @@ class HandshakeEra:
     async def delete(self, request: HttpRequest, send: ASGISend) -> None:
         """End the session now; later requests for it get 404."""
         self.revision_of(request)
-        session = self._find_session(request)
+        session = await self._find_session(request)
         session.release()
         self.manager._terminate(session, CloseReason.DELETED)
         await send_empty(send, 200)

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 import trio
 
 from .._application import application_serving, application_statistics
+from .._core.versions import revision as find_revision
 from .reaper import Reaper
 from .session import CloseReason, Session
+from .session_store import Persistence
 
 if TYPE_CHECKING:
     from .._application import Application
@@ -54,6 +56,8 @@ class Statistics:
             nursery (its reaper task not counted).
         http_requests: HTTP requests being served (each holds a connection).
         exchanges: Stateless exchanges in flight (per-request era, or stateless mode).
+        sessions_restored: Sessions re-created here from the session store.
+        session_store_errors: Session store operations that failed or took too long.
         application: What the application reports of itself (``application.statistics()``:
             for :class:`~trio_mcp_http.server.McpServer`, ``bus``, the health of its
             notification bus).
@@ -69,6 +73,8 @@ class Statistics:
     session_tasks: int
     http_requests: int
     exchanges: int
+    sessions_restored: int = 0
+    session_store_errors: int = 0
     application: Mapping[str, object] = field(default_factory=dict)
 
 
@@ -111,6 +117,15 @@ class SessionManager:
         self._closed: dict[str, int] = {}
         #: Enforces the write deadline of ending SSE connections (runs in :meth:`run`).
         self._reaper = Reaper(config.write_timeout)
+        #: Saves sessions to ``config.session_store`` and restores them (runs in :meth:`run`).
+        self._persistence = (
+            None
+            if config.session_store is None
+            else Persistence(
+                config.session_store, _record_ttl(config), config.session_store_timeout
+            )
+        )
+        self._restoring: dict[str, trio.Event] = {}
 
     @property
     def running(self) -> bool:
@@ -130,6 +145,8 @@ class SessionManager:
             try:
                 async with trio.open_nursery() as nursery:
                     await nursery.start(self._reaper.run)
+                    if self._persistence is not None:
+                        nursery.start_soon(self._persistence.run)
                     self._nursery = nursery
                     task_status.started(self)
                     await trio.sleep_forever()
@@ -200,6 +217,60 @@ class SessionManager:
         log.debug("session %s opened", _short(session_id))
         return session
 
+    async def _restore(
+        self, session_id: str, principal: str | None, client_address: str | None
+    ) -> Session | None:
+        """Re-create a session of another process from the session store (already held).
+
+        ``None`` when there is no store, no record (or it cannot be read in time), the
+        record is another principal's, the handler cannot be restored, or a cap is reached.
+        Concurrent requests for the same id share one restore.
+        """
+        persistence = self._persistence
+        if persistence is None:
+            return None
+        while (ongoing := self._restoring.get(session_id)) is not None:
+            await ongoing.wait()
+            found = self._find(session_id)
+            if found is not None:
+                return found if found.acquire() else None
+        self._restoring[session_id] = done = trio.Event()
+        try:
+            record = await persistence.load(session_id)
+            if record is None or record.principal != principal:
+                return None
+            found_revision = find_revision(record.protocol_version)
+            if (
+                found_revision is None
+                or found_revision.version not in self.config.handshake_versions
+            ):
+                return None
+            nursery = self._accepting()
+            self._make_room(client_address)
+            session = Session(
+                self._application, session_id, found_revision, owner=self, work=nursery
+            )
+            session.principal = principal
+            if not session.restore(record.state):
+                log.warning(
+                    "session %s cannot be restored: its handler has no restore()",
+                    _short(session_id),
+                )
+                session.terminate(CloseReason.ERROR)
+                return None
+            session.acquire()
+            self._sessions[session_id] = session
+            self._opened += 1
+            persistence.restored += 1
+            nursery.start_soon(session.run)
+            log.info("session %s restored from the session store", _short(session_id))
+            return session
+        except SessionRefused:
+            return None
+        finally:
+            del self._restoring[session_id]
+            done.set()
+
     def _start_exchange(self, revision: Revision, principal: str | None = None) -> Session:
         """Start an id-less session for one stateless POST (already held by the caller).
 
@@ -234,6 +305,8 @@ class SessionManager:
             session_tasks=0 if self._nursery is None else len(self._nursery.child_tasks) - 1,
             http_requests=traffic.http_requests,
             exchanges=len(self._exchanges),
+            sessions_restored=0 if self._persistence is None else self._persistence.restored,
+            session_store_errors=0 if self._persistence is None else self._persistence.errors,
             application=application_statistics(self._application),
         )
 
@@ -317,16 +390,26 @@ class SessionManager:
         """A session's handshake completed: it is no longer counted as unfinished."""
         assert session.session_id is not None
         self._forget_uninitialized(session.session_id)
+        if self._persistence is not None:
+            self._persistence.changed(session)
 
     def note_requests(self, delta: int) -> None:
         """Count client requests being handled."""
         self._requests_in_flight += delta
+
+    def note_answered(self, session: Session) -> None:
+        """A request was handled: save the session if its state changed (session restore)."""
+        if self._persistence is not None:
+            self._persistence.changed(session)
 
     def note_closed(self, session: Session) -> None:
         """A session (or exchange) ended: deregister it, count it, tell the hook."""
         self._forget(session)
         reason = session.close_reason or CloseReason.ERROR
         if session.session_id is not None:
+            if self._persistence is not None and session.initialized:
+                keep = reason is CloseReason.SHUTDOWN  # another process may restore it
+                self._persistence.ended(session.session_id, keep=keep)
             self._closed[reason.value] = self._closed.get(reason.value, 0) + 1
             log.debug("session %s closed: %s", _short(session.session_id), reason.value)
         if self._on_session_closed is not None:
@@ -336,6 +419,11 @@ class SessionManager:
                 log.exception("on_session_closed hook raised")
         if self._draining and not self._busy():
             self._quiet.set()
+
+
+def _record_ttl(config: ServerConfig) -> float | None:
+    """How long a saved session outlives its last save: its idle timeout, with a margin."""
+    return None if config.idle_timeout is None else config.idle_timeout * 1.5
 
 
 def _first_idle(sessions: dict[str, Session]) -> Session | None:

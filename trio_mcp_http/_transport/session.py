@@ -37,7 +37,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
-from .._application import BackChannelUnavailable, SessionHandler
+from .._application import (
+    BackChannelUnavailable,
+    SessionHandler,
+    handler_snapshot,
+    restore_handler,
+)
 from .._core.events import ReplayStatus
 from .._core.jsonrpc import as_request_id
 from .._core.sse import encode_message
@@ -84,6 +89,9 @@ class SessionOwner(Protocol):
 
     def note_requests(self, delta: int) -> None:
         """``delta`` more (or fewer) client requests are being handled."""
+
+    def note_answered(self, session: Session) -> None:
+        """A request of the session was handled (its handler's state may have changed)."""
 
     def note_closed(self, session: Session) -> None:
         """The session ended and cleaned up."""
@@ -341,6 +349,24 @@ class Session:
         if not self._inbound:
             self._inbound = None
         self._owner.note_requests(-1)
+        if self.session_id is not None:
+            self._owner.note_answered(self)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the handler reports of its state (for session restore)."""
+        return handler_snapshot(self.handler)
+
+    def restore(self, state: Mapping[str, Any]) -> bool:
+        """Bring a re-created session back: the handler's state, the handshake complete.
+
+        Returns:
+            Whether the handler could be restored.
+        """
+        if not restore_handler(self.handler, state):
+            return False
+        self.initialized = True
+        self.idle_timeout = self._session_idle_timeout
+        return True
 
     def receive_notification(self, notification: Notification) -> None:
         """Take a client notification: cancellations act at once, the handler runs in a task."""

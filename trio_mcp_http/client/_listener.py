@@ -90,6 +90,14 @@ class StandaloneListener:
                         log.info("the server offers no standalone stream (405)")
                         report(False)
                         return
+                    if last_id and exc.status in (400, 410):
+                        # The server cannot replay from there (events gone, or the session
+                        # restored by another process): listen afresh, not resume.
+                        log.info(
+                            "cannot resume after event %s (%d): listening anew", last_id, exc.status
+                        )
+                        last_id = ""
+                        continue
                     log.debug("standalone stream refused: %s", exc)
                     failures += 1
                 except McpClientError as exc:

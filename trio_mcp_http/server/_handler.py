@@ -150,6 +150,30 @@ class McpSessionHandler:
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def snapshot(self) -> dict[str, Any]:
+        """The session's state, for session restore.
+
+        The client's declarations, log level and resource subscriptions: what ``initialize``
+        and later requests set.
+        """
+        return {
+            "capabilities": self.client_capabilities,
+            "clientInfo": self.client_info,
+            "logLevel": self.log_level,
+            "subscriptions": sorted(self.subscriptions),
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take over a session restored from the session store (see :meth:`snapshot`)."""
+        self.client_capabilities = dict(_obj_param(state, "capabilities"))
+        self.client_info = dict(_obj_param(state, "clientInfo"))
+        level = state.get("logLevel")
+        self.log_level = level if is_log_level(level) else DEFAULT_LOG_LEVEL  # type: ignore[assignment]
+        uris = state.get("subscriptions")
+        if isinstance(uris, list) and uris:
+            self.subscriptions = frozenset(uri for uri in uris if isinstance(uri, str))
+        self.handshake_done = True
+
     def _initialize(self, params: Mapping[str, Any]) -> dict[str, Any]:
         version = self.session.protocol_version  # negotiated by the transport
         self.client_capabilities = dict(_obj_param(params, "capabilities"))
