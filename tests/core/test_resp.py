@@ -36,7 +36,9 @@ replies: st.SearchStrategy[Reply] = st.recursive(
     st.none()
     | st.binary(max_size=40)
     | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.builds(RespError, st.text(st.characters(blacklist_characters="\r\n"), max_size=20)),
+    | st.builds(
+        RespError, st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=20)
+    ),
     lambda children: st.lists(children, max_size=5),
     max_leaves=20,
 )
@@ -83,6 +85,8 @@ def test_any_bytes_parse_or_raise_the_protocol_error(data: bytes, cuts: list[int
     [
         b"$99999999999\r\n",  # a bulk string beyond the limit: refused before it arrives
         b"*99999999999\r\n",
+        b"$" + b"1" * 5000 + b"\r\n",  # beyond int()'s digit limit: still the protocol error
+        b"*4000\r\n" + b"*100\r\n",  # more elements in one reply than the limit
         b"$1x\r\n",
         b"$\xb2\r\n",  # a non-ASCII digit
         b":12a\r\n",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from trio_mcp_http import McpApp
 from trio_mcp_http.server import Context, McpServer, RedisBus
 
 WORKER = os.environ.get("TMH_WORKER", "solo")
@@ -38,10 +39,11 @@ async def nudge(ctx: Context) -> str:
 
 
 @server.tool()
-async def greet(ctx: Context) -> dict[str, str]:
+async def greet(ctx: Context) -> dict[str, str | int]:
     """Asks the user's name (an input-required round on the 2026-07-28 wire)."""
     answer = await ctx.elicit(f"Name? (asked by {WORKER})", {"type": "object", "properties": {}})
-    return {"hello": str((answer.content or {}).get("name")), "worker": WORKER}
+    name = str((answer.content or {}).get("name"))
+    return {"hello": name, "worker": WORKER, "pid": os.getpid()}
 
 
 @server.tool()
@@ -68,3 +70,7 @@ def bus_health() -> dict[str, object]:
 def doc(n: str) -> str:
     """Documents that can be updated."""
     return f"doc {n}"
+
+
+#: For ``hypercorn -k trio -w N tests.deploy.app:app`` (the lifespan runs the manager).
+app = McpApp(server)

@@ -7,17 +7,30 @@ deployment tests (tests/deploy) run them as separate processes behind real proxi
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 import trio_mcp_http
 from trio_mcp_http import RunningServer
+from trio_mcp_http._core.resp import NeedData, RespParser
 from trio_mcp_http._redis import RedisConnection
 from trio_mcp_http.client import open_client
-from trio_mcp_http.server import Change, McpServer, RedisBus
+from trio_mcp_http.server import (
+    BusHealth,
+    Change,
+    LocalBus,
+    McpServer,
+    RedisBus,
+    SubscriptionLost,
+)
 
 from ..engines import Redis, running_redis
 
@@ -173,3 +186,71 @@ async def test_a_server_starts_while_redis_is_unreachable() -> None:
             await bus.publish(Change("tools"))  # this process's listeners still have it
             assert await receive(changes) == Change("tools")
             assert not bus.health().connected
+
+
+class LossyBus(LocalBus):
+    """A shared bus whose first subscription is lost at once (its subscriber fell behind)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.subscriptions = 0
+
+    def health(self) -> BusHealth:
+        return BusHealth(subscribers=self.subscribers, shared=True)
+
+    @asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[AsyncIterator[Change]]:
+        self.subscriptions += 1
+        if self.subscriptions == 1:
+            raise SubscriptionLost("fell behind")
+        async with super().subscribe() as changes:
+            yield changes
+
+
+async def test_the_relay_subscribes_again_after_falling_behind(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    bus = LossyBus()
+    server = McpServer("relay", bus=bus)
+    async with server.serving():  # the relay started once, lost, subscribed again: no crash
+        await trio.testing.wait_all_tasks_blocked()
+        assert bus.subscriptions == 2
+        assert server.statistics()["bus"] == BusHealth(subscribers=1, shared=True)
+
+
+async def test_a_subscription_that_stops_answering_is_reopened() -> None:
+    """A half-open connection (no reset, no answer) is found out by the PINGs."""
+    directory = tempfile.mkdtemp(prefix="tmh-fake-", dir="/tmp")
+    subscriptions = 0
+
+    async def fake_redis(stream: trio.SocketStream) -> None:
+        nonlocal subscriptions
+        parser, subscribed = RespParser(), False
+        async for data in stream:
+            parser.feed(data)
+            while not isinstance(command := parser.next_reply(), NeedData):
+                assert isinstance(command, list)
+                if command[0] == b"SUBSCRIBE":
+                    subscriptions += 1
+                    subscribed = True
+                    await stream.send_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n")
+                elif not subscribed:  # the sending connection's PING and PUBLISH
+                    await stream.send_all(b"+PONG\r\n")
+                # subscribed: silent, as a peer behind a broken network would be
+
+    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    await sock.bind(f"{directory}/redis.sock")
+    sock.listen()
+    bus = RedisBus(f"unix://{directory}/redis.sock", timeout=0.2, keepalive_interval=0.2)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.serve_listeners, fake_redis, [trio.SocketListener(sock)])
+            async with bus.serving():
+                with trio.fail_after(WAIT):
+                    while subscriptions < 2:  # noqa: ASYNC110 (real sockets)
+                        await trio.sleep(0.01)
+            assert bus.health().reconnects >= 1
+            assert "answers no PING" in (bus.health().last_error or "")
+            nursery.cancel_scope.cancel()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

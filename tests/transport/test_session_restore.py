@@ -18,11 +18,12 @@ import trio.testing
 
 from tests.helpers import call, initialize, rpc, running_app
 from tests.server.client import serving
-from trio_mcp_http import McpApp, MemorySessionStore, ServerConfig, SessionRecord
+from trio_mcp_http import McpApp, MemoryEventStore, MemorySessionStore, ServerConfig, SessionRecord
 from trio_mcp_http.server import Context, McpServer
 from trio_mcp_http.testing import asgi_request
 
 LATEST = "2025-11-25"
+SSE_ACCEPT = ("accept", "text/event-stream")
 
 
 def build() -> McpServer:
@@ -187,3 +188,115 @@ async def test_a_handler_without_restore_is_not_restored(store: MemorySessionSto
         assert await store.load(sid) == SessionRecord(LATEST, None, {})
         status, _ = await call(second, rpc("echo", {"x": 1}), sid)
         assert status == 404
+
+
+async def test_a_handler_whose_restore_raises_is_not_found_not_a_500(
+    store: MemorySessionStore,
+) -> None:
+    async with AsyncExitStack() as stack:
+        (app,) = await apps(stack, store, 1)
+        # A record whose state the handler refuses (capabilities must be an object).
+        await store.save("bad-s", SessionRecord(LATEST, None, {"capabilities": 5}), None)
+        assert (await tool_text(app, "bad-s"))[0] == 404
+        assert app.statistics().sessions == 0
+
+
+class SlowStore(MemorySessionStore):
+    """Operations that take time (of the mock clock)."""
+
+    def __init__(self, load: float = 0.0, save: float = 0.0, delete: float = 0.0) -> None:
+        super().__init__()
+        self.delays = {"load": load, "save": save, "delete": delete}
+
+    async def load(self, session_id: str) -> SessionRecord | None:
+        await trio.sleep(self.delays["load"])
+        return await super().load(session_id)
+
+    async def save(self, session_id: str, record: SessionRecord, ttl: float | None) -> None:
+        await trio.sleep(self.delays["save"])
+        await super().save(session_id, record, ttl)
+
+    async def delete(self, session_id: str) -> None:
+        await trio.sleep(self.delays["delete"])
+        await super().delete(session_id)
+
+
+async def test_a_request_right_after_delete_is_not_found_while_the_delete_is_slow(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    store = SlowStore(delete=0.5)
+    async with serving(build(), ServerConfig(session_store=store)) as app:
+        sid = await initialize(app)
+        await trio.testing.wait_all_tasks_blocked()
+        headers = [("mcp-session-id", sid), ("mcp-protocol-version", LATEST)]
+        async with asgi_request(app, "DELETE", headers=headers) as response:
+            assert response.status == 200
+        assert (await tool_text(app, sid))[0] == 404  # the record is still there: not restored
+        await trio.sleep(1)
+        assert await store.load(sid) is None
+        assert app.statistics().sessions_restored == 0
+
+
+async def test_waiters_on_a_restore_share_its_outcome_and_its_principal_check(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    store = SlowStore(load=0.2)
+    await store.save("alice-s", SessionRecord(LATEST, "alice", {"capabilities": {}}), None)
+    async with serving(build(), ServerConfig(session_store=store)) as app:
+        got: dict[str | None, Any] = {}
+        started = trio.current_time()
+
+        async def restore(principal: str | None) -> None:
+            got[principal] = await app.manager._restore("alice-s", principal)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(restore, "alice")
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.start_soon(restore, "mallory")  # waits on alice's restore
+        assert got["alice"] is not None and got["mallory"] is None
+        got["alice"].release()
+        statuses = []
+
+        async def missing(request_id: int) -> None:
+            statuses.append((await tool_text(app, "nobody-s", request_id))[0])
+
+        started = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            for request_id in range(5):
+                nursery.start_soon(missing, request_id)
+        assert statuses == [404] * 5
+        assert trio.current_time() - started == pytest.approx(0.2)  # one load, not five
+
+
+async def test_shutdown_writes_what_is_pending(autojump_clock: trio.testing.MockClock) -> None:
+    store = SlowStore(save=0.5)
+    config = ServerConfig(session_store=store)
+    async with serving(build(), config) as app:
+        sid = await initialize(app)  # its save is still being written when the manager stops
+    assert await store.load(sid) is not None
+
+
+async def test_a_restored_session_never_reissues_the_previous_process_s_event_ids(
+    store: MemorySessionStore, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Each process its own event store: old ids must not name new events (400, no replay)."""
+    async with AsyncExitStack() as stack:
+        first, second = [
+            await stack.enter_async_context(
+                serving(build(), ServerConfig(session_store=store, event_store=MemoryEventStore()))
+            )
+            for _ in range(2)
+        ]
+        sid = await initialize(first)
+        await trio.testing.wait_all_tasks_blocked()
+        headers = [("mcp-session-id", sid), ("mcp-protocol-version", LATEST), SSE_ACCEPT]
+        async with asgi_request(first, "GET", headers=headers) as response:
+            old_id = (await response.next_event()).id  # the priming event
+        assert old_id.startswith("g:")
+        assert (await tool_text(second, sid))[0] == 200  # restored there
+        async with asgi_request(second, "GET", headers=headers) as response:
+            new_id = (await response.next_event()).id
+        assert new_id.startswith("g.")
+        resume = [*headers, ("last-event-id", old_id)]
+        async with asgi_request(second, "GET", headers=resume) as response:
+            assert response.status == 400  # unknown there, never a replay of other events

@@ -25,7 +25,7 @@ __all__ = [
 Reply: TypeAlias = "bytes | int | RespError | list[Reply] | None"
 
 MAX_BULK: Final = 64 * 1024 * 1024  # bytes in one bulk string
-MAX_ARRAY: Final = 1024 * 1024  # elements in one array
+MAX_ARRAY: Final = 4096  # elements in one reply, nested ones included (ours are small)
 MAX_DEPTH: Final = 16  # nesting of arrays
 MAX_LINE: Final = 64 * 1024  # a simple string, error or length line
 
@@ -103,7 +103,7 @@ class RespParser:
 
     def next_reply(self) -> Reply | NeedData:
         """The next complete reply, or :data:`NEED_DATA` (nothing is consumed then)."""
-        result = self._parse(self._position, 0)
+        result = self._parse(self._position, 0, [0])
         if result is None:
             return NEED_DATA
         reply, self._position = result
@@ -119,14 +119,16 @@ class RespParser:
 
     @staticmethod
     def _length(text: bytes, limit: int) -> int:
-        if not (text.isdigit() and text.isascii()) and text != b"-1":
+        if not (text.isdigit() and text.isascii() and len(text) <= 20) and text != b"-1":
             raise RespProtocolError(f"not a length: {text[:40]!r}")
         length = int(text)
         if length > limit:
             raise RespProtocolError(f"length {length} beyond the limit {limit}")
         return length
 
-    def _parse(self, start: int, depth: int) -> tuple[Reply, int] | None:
+    def _parse(self, start: int, depth: int, elements: list[int]) -> tuple[Reply, int] | None:
+        # ``elements`` counts the array elements of the whole reply: each call re-walks an
+        # unfinished reply from its start, so bounding them keeps that walk short.
         if start >= len(self._buffer):
             return None
         line = self._line(start + 1)
@@ -158,10 +160,13 @@ class RespParser:
                 return None, after
             if depth >= MAX_DEPTH:
                 raise RespProtocolError("arrays nested beyond the limit")
+            elements[0] += count
+            if elements[0] > MAX_ARRAY:
+                raise RespProtocolError(f"more than {MAX_ARRAY} elements in one reply")
             items: list[Reply] = []
             position = after
             for _ in range(count):
-                parsed = self._parse(position, depth + 1)
+                parsed = self._parse(position, depth + 1, elements)
                 if parsed is None:
                     return None
                 item, position = parsed

@@ -99,9 +99,7 @@ class HandshakeEra:
             raise Refused(Rejection.MALFORMED_SESSION_ID)
         session = self.manager._find(session_id)
         if session is None:
-            restored = await self.manager._restore(
-                session_id, request.principal, request.client_address
-            )
+            restored = await self.manager._restore(session_id, request.principal)
             if restored is None:
                 raise Refused(Rejection.SESSION_NOT_FOUND)
             return restored

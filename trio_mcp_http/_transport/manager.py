@@ -154,6 +154,8 @@ class SessionManager:
                 self._nursery = None
                 for session in list(self._sessions.values()):
                     session.terminate(CloseReason.SHUTDOWN)
+                if self._persistence is not None:
+                    await self._persistence.flush()
 
     async def drain(self, grace: float) -> None:
         """Refuse new sessions, close standalone streams, let in-flight work end, then cancel.
@@ -217,9 +219,7 @@ class SessionManager:
         log.debug("session %s opened", _short(session_id))
         return session
 
-    async def _restore(
-        self, session_id: str, principal: str | None, client_address: str | None
-    ) -> Session | None:
+    async def _restore(self, session_id: str, principal: str | None) -> Session | None:
         """Re-create a session of another process from the session store (already held).
 
         ``None`` when there is no store, no record (or it cannot be read in time), the
@@ -229,11 +229,15 @@ class SessionManager:
         persistence = self._persistence
         if persistence is None:
             return None
-        while (ongoing := self._restoring.get(session_id)) is not None:
+        ongoing = self._restoring.get(session_id)
+        if ongoing is not None:  # another request restores it: take its outcome
             await ongoing.wait()
             found = self._find(session_id)
-            if found is not None:
-                return found if found.acquire() else None
+            if found is None or found.principal != principal or not found.acquire():
+                return None
+            return found
+        if session_id in self._sessions or persistence.deleting(session_id):
+            return None  # it is ending here: its record is being deleted, not to be restored
         self._restoring[session_id] = done = trio.Event()
         try:
             record = await persistence.load(session_id)
@@ -246,16 +250,20 @@ class SessionManager:
             ):
                 return None
             nursery = self._accepting()
-            self._make_room(client_address)
+            if len(self._sessions) >= self.config.max_sessions:  # it is initialized already
+                victim = self._idle_handshake() or next(iter(self._idle.values()), None)
+                self._evict(victim, "session cap")
             session = Session(
                 self._application, session_id, found_revision, owner=self, work=nursery
             )
             session.principal = principal
-            if not session.restore(record.state):
-                log.warning(
-                    "session %s cannot be restored: its handler has no restore()",
-                    _short(session_id),
-                )
+            try:
+                restorable = session.restore(record.state)
+            except Exception:  # the application's restore() must not turn a request into a 500
+                log.exception("session %s: the handler's restore() raised", _short(session_id))
+                restorable = False
+            if not restorable:
+                log.warning("session %s cannot be restored", _short(session_id))
                 session.terminate(CloseReason.ERROR)
                 return None
             session.acquire()
@@ -290,7 +298,15 @@ class SessionManager:
     def _terminate(self, session: Session, reason: CloseReason) -> None:
         """End a session now and deregister it at once (later requests get 404)."""
         self._forget(session)
+        if session.session_id is not None:
+            self._persisted_end(session, reason)
         session.terminate(reason)
+
+    def _persisted_end(self, session: Session, reason: CloseReason) -> None:
+        """Its record is deleted at once (from now on never restored), unless at shutdown."""
+        if self._persistence is not None and session.initialized:
+            keep = reason is CloseReason.SHUTDOWN  # the next process may restore it
+            self._persistence.ended(session, keep=keep)
 
     def _statistics(self, traffic: Traffic) -> Statistics:
         """A snapshot of the sessions here and of the endpoint's HTTP ``traffic``."""
@@ -356,8 +372,8 @@ class SessionManager:
     def _forget(self, session: Session) -> None:
         if session.session_id is None:
             self._exchanges.pop(session, None)
-        else:
-            self._sessions.pop(session.session_id, None)
+        elif self._sessions.get(session.session_id) is session:  # not a successor's
+            del self._sessions[session.session_id]
             self._idle.pop(session.session_id, None)
             self._forget_uninitialized(session.session_id)
 
@@ -407,9 +423,7 @@ class SessionManager:
         self._forget(session)
         reason = session.close_reason or CloseReason.ERROR
         if session.session_id is not None:
-            if self._persistence is not None and session.initialized:
-                keep = reason is CloseReason.SHUTDOWN  # another process may restore it
-                self._persistence.ended(session.session_id, keep=keep)
+            self._persisted_end(session, reason)
             self._closed[reason.value] = self._closed.get(reason.value, 0) + 1
             log.debug("session %s closed: %s", _short(session.session_id), reason.value)
         if self._on_session_closed is not None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -114,6 +115,7 @@ class Session:
     __slots__ = (
         "_client_requests",
         "_ended",
+        "_epoch",
         "_holds",
         "_inbound",
         "_next_stream_id",
@@ -169,6 +171,9 @@ class Session:
         self._client_requests: ClientRequests | None = None
         self._post_streams: dict[str, SseStream] | None = None
         self._next_stream_id = 1
+        # Appended to stream ids; a restored session gets its own, so that event ids issued
+        # here never collide with the ids the previous process issued for this session.
+        self._epoch = ""
         self.store = config.event_store if session_id is not None else None
         self.handler: SessionHandler | None = None
         self.handler = application.open_session(self)
@@ -294,7 +299,12 @@ class Session:
             scope.cancel()
         if self.close_reason is None:
             expired = trio.current_time() >= self.scope.deadline
-            self.close_reason = CloseReason.IDLE if expired else CloseReason.ERROR
+            if expired:
+                self.close_reason = CloseReason.IDLE
+            elif not self.scope.cancel_called:  # cancelled from outside: the manager stops
+                self.close_reason = CloseReason.SHUTDOWN
+            else:
+                self.close_reason = CloseReason.ERROR
         if self.standalone is not None:
             self.standalone.close()
             self.standalone = None
@@ -364,6 +374,7 @@ class Session:
         """
         if not restore_handler(self.handler, state):
             return False
+        self._epoch = "." + secrets.token_hex(3)
         self.initialized = True
         self.idle_timeout = self._session_idle_timeout
         return True
@@ -452,7 +463,7 @@ class Session:
 
     def new_post_stream(self, expected: int) -> SseStream:
         """Create the logical stream of a POST that owes ``expected`` responses."""
-        stream_id = f"p{self._next_stream_id}"
+        stream_id = f"p{self._next_stream_id}{self._epoch}"
         self._next_stream_id += 1
         stream = SseStream(expected, stream_id, self.session_id, self.store, self._post_finished)
         if self.store is not None:
@@ -475,9 +486,13 @@ class Session:
         if stream is not None and stream.connected:
             return False
         if stream is None:
-            stream = self.standalone = SseStream(0, "g", self.session_id, self.store)
+            stream = self._new_standalone()
         self.connect(stream, connection)
         return True
+
+    def _new_standalone(self) -> SseStream:
+        self.standalone = SseStream(0, "g" + self._epoch, self.session_id, self.store)
+        return self.standalone
 
     def close_standalone_stream(self) -> None:
         """Close the standalone connection without ending the stream (SSE polling)."""
@@ -498,10 +513,9 @@ class Session:
         if replay.status is not ReplayStatus.OK:
             return replay.status, None
         preamble = b"".join(encode_message(data, event_id) for event_id, data in replay.events)
-        if replay.stream_id == "g":
-            stream = self.standalone
-            if stream is None:
-                stream = self.standalone = SseStream(0, "g", self.session_id, self.store)
+        stream: SseStream | None
+        if replay.stream_id == "g" + self._epoch:
+            stream = self.standalone if self.standalone is not None else self._new_standalone()
         else:
             stream = (self._post_streams or {}).get(replay.stream_id or "")
         if stream is None:  # the stream already ended: replay its tail, then end

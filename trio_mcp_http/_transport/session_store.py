@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
+from .session import CloseReason
+
 if TYPE_CHECKING:
     from .session import Session
 
@@ -138,17 +140,24 @@ class Persistence:
         self.restored = 0
         self.errors = 0
         self._saved: dict[str, tuple[Mapping[str, Any], float]] = {}
-        self._intents: dict[str, Session | None] = {}  # session: save it; None: delete it
+        # The latest intent per session, in order: save the session (or this record, for a
+        # session that ended at shutdown), or None: delete the record.
+        self._intents: dict[str, Session | SessionRecord | None] = {}
+        self._deleting: set[str] = set()  # until their delete is applied: never restored
         self._wake = trio.Event()
 
     def record_of(self, session: Session) -> SessionRecord:
         """The session's record now."""
         return SessionRecord(session.protocol_version, session.principal, session.snapshot())
 
+    def deleting(self, session_id: str) -> bool:
+        """Whether the session ended for good and its record is still to be deleted."""
+        return session_id in self._deleting
+
     def changed(self, session: Session) -> None:
         """The session completed its handshake or answered a request: save it if it changed."""
         session_id = session.session_id
-        if session_id is None or not session.initialized:
+        if session_id is None or not session.initialized or session_id in self._deleting:
             return
         saved = self._saved.get(session_id)
         refresh = self.ttl is not None and (
@@ -157,17 +166,20 @@ class Persistence:
         if saved is None or refresh or saved[0] != session.snapshot():
             self._intend(session_id, session)
 
-    def ended(self, session_id: str, *, keep: bool) -> None:
+    def ended(self, session: Session, *, keep: bool) -> None:
         """The session ended; its record is deleted unless ``keep`` (shutdown)."""
+        session_id = session.session_id
+        assert session_id is not None
         self._saved.pop(session_id, None)
-        if keep:
-            self._intents.pop(session_id, None)
-        else:
+        if not keep:
+            self._deleting.add(session_id)
             self._intend(session_id, None)
+        elif self._intents.get(session_id) is session:  # its save is still to be written
+            self._intents[session_id] = self.record_of(session)
 
-    def _intend(self, session_id: str, session: Session | None) -> None:
+    def _intend(self, session_id: str, intent: Session | None) -> None:
         self._intents.pop(session_id, None)  # move to the end: the latest intent, in order
-        self._intents[session_id] = session
+        self._intents[session_id] = intent
         self._wake.set()
 
     async def load(self, session_id: str) -> SessionRecord | None:
@@ -186,16 +198,34 @@ class Persistence:
             while not self._intents:
                 self._wake = trio.Event()
                 await self._wake.wait()
-            session_id = next(iter(self._intents))
-            session = self._intents.pop(session_id)
-            try:
-                with trio.fail_after(self.timeout):
-                    if session is None:
-                        await self.store.delete(session_id)
-                    elif not session.closing:
-                        snapshot = session.snapshot()
-                        await self.store.save(session_id, self.record_of(session), self.ttl)
+            await self._apply_next()
+
+    async def flush(self) -> None:
+        """Apply what is left (at shutdown: shielded, bounded by ``timeout`` in all)."""
+        with trio.CancelScope(shield=True), trio.move_on_after(self.timeout):
+            while self._intents:
+                await self._apply_next()
+
+    async def _apply_next(self) -> None:
+        session_id = next(iter(self._intents))
+        intent = self._intents.pop(session_id)
+        try:
+            with trio.fail_after(self.timeout):
+                if intent is None:
+                    await self.store.delete(session_id)
+                elif isinstance(intent, SessionRecord):
+                    await self.store.save(session_id, intent, self.ttl)
+                elif not intent.closing or intent.close_reason is CloseReason.SHUTDOWN:
+                    snapshot = intent.snapshot()
+                    await self.store.save(session_id, self.record_of(intent), self.ttl)
+                    if not intent.closing:  # it may have ended meanwhile: nothing to remember
                         self._saved[session_id] = (snapshot, trio.current_time())
-            except Exception as exc:
-                self.errors += 1
-                log.warning("session store: cannot update a session (%s)", exc)
+        except trio.Cancelled:
+            self._intents.setdefault(session_id, intent)  # shutdown: for flush() to finish
+            raise
+        except Exception as exc:
+            self.errors += 1
+            log.warning("session store: cannot update a session (%s)", exc)
+        finally:
+            if intent is None and self._intents.get(session_id, False) is not None:
+                self._deleting.discard(session_id)  # done, unless another delete follows

@@ -53,6 +53,9 @@ class RedisBus:
         reconnect_interval: Seconds before the first reconnection attempt; doubled after each
             failure up to ``max_reconnect_interval``.
         max_reconnect_interval: The longest wait between reconnection attempts.
+        keepalive_interval: Seconds between PINGs on the subscription; one unanswered for
+            ``timeout`` more means the connection is dead (a half-open TCP connection would
+            otherwise lose every change silently).
     """
 
     def __init__(
@@ -65,14 +68,19 @@ class RedisBus:
         backlog: int = 1000,
         reconnect_interval: float = 0.25,
         max_reconnect_interval: float = 5.0,
+        keepalive_interval: float = 15.0,
     ) -> None:
-        if timeout <= 0 or reconnect_interval <= 0 or max_reconnect_interval < reconnect_interval:
+        if min(timeout, reconnect_interval, keepalive_interval) <= 0 or (
+            max_reconnect_interval < reconnect_interval
+        ):
             raise ValueError("timeouts and intervals must be positive, the maximum the largest")
         if backlog < 1:
             raise ValueError("backlog must be at least 1")
         self.url = url
         self.channel = channel
         self.timeout = timeout
+        self.keepalive_interval = keepalive_interval
+        self._heard = 0.0
         self._where = parse_redis_url(url)
         self._local = LocalBus(buffer)
         self._origin = secrets.token_hex(8)
@@ -118,9 +126,9 @@ class RedisBus:
     async def serving(self) -> AsyncIterator[RedisBus]:
         """Run the two connections (receiving and sending) while the server serves.
 
-        Waits up to ``timeout`` for the subscription, so that changes published by the other
-        processes right after startup arrive; if Redis is unreachable the server starts anyway
-        and the bus keeps trying.
+        Waits for the subscription (connecting and subscribing, each up to ``timeout``), so
+        that changes published by the other processes right after startup arrive; if Redis is
+        unreachable the server starts anyway and the bus keeps trying.
         """
         async with trio.open_nursery() as nursery:
             await nursery.start(self._receive_forever)
@@ -135,6 +143,8 @@ class RedisBus:
             return await RedisConnection.open(self._where)
 
     def _lost(self, what: str, exc: Exception, was_connected: bool) -> None:
+        while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]  # what the nursery around the subscription raised
         self._last_error = f"{what}: {exc}"
         if was_connected:
             self._reconnects += 1
@@ -153,11 +163,15 @@ class RedisBus:
                     if not started:
                         task_status.started()
                         started = True
-                    while True:  # a subscription is silent between changes: no read timeout
-                        await self._deliver(await connection.receive())
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(self._keep_alive, connection)
+                        while True:  # silent between changes: the pings tell it is alive
+                            reply = await connection.receive()
+                            self._heard = trio.current_time()
+                            await self._deliver(reply)
                 finally:
                     await connection.aclose()
-            except (RedisError, trio.TooSlowError) as exc:
+            except Exception as exc:  # whatever breaks the connection: reconnect
                 self._lost("subscription", exc, self._subscribed)
                 self._subscribed = False
             if not started:
@@ -166,6 +180,16 @@ class RedisBus:
                 started = True
             await trio.sleep(delay)
             delay = min(delay * 2, self._intervals[1])
+
+    async def _keep_alive(self, connection: RedisConnection) -> None:
+        """PING the subscription now and then; no answer in time means the connection is dead."""
+        self._heard = trio.current_time()
+        while True:
+            await trio.sleep(self.keepalive_interval)
+            if trio.current_time() - self._heard > self.keepalive_interval + self.timeout:
+                raise RedisError("the subscription answers no PING")
+            with trio.fail_after(self.timeout):
+                await connection.send("PING")
 
     async def _deliver(self, reply: object) -> None:
         if not (isinstance(reply, list) and len(reply) == 3 and reply[0] == b"message"):
@@ -200,13 +224,13 @@ class RedisBus:
                         try:
                             with trio.fail_after(self.timeout):
                                 await connection.command("PUBLISH", self.channel, message)
-                        except (RedisError, trio.TooSlowError):
+                        except Exception:
                             self._dropped += 1  # at most once: it may have been delivered
                             raise
                         self._sent += 1
                 finally:
                     await connection.aclose()
-            except (RedisError, trio.TooSlowError) as exc:
+            except Exception as exc:  # whatever breaks the connection: reconnect
                 self._lost("sending", exc, self._sending)
                 self._sending = False
             await trio.sleep(delay)

@@ -450,10 +450,13 @@ class McpServer:
         return {"bus": self.bus.health()}
 
     async def _relay_remote_changes(self, *, task_status: trio.TaskStatus[None]) -> None:
+        started = False
         while True:
             try:
                 async with self.bus.subscribe() as changes:
-                    task_status.started()
+                    if not started:
+                        task_status.started()
+                        started = True
                     async for change in changes:
                         if change.remote:
                             await self._broadcast(change)
