@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trio_mcp_http import RedisSessionStore
+from trio_mcp_http import RedisEventStore, RedisSessionStore
 from trio_mcp_http._cli import build_parser, config_from_args
 
 
@@ -36,7 +36,11 @@ def test_proxy_flags_set_the_session_prefix_and_the_client_address_header() -> N
 
 
 def test_session_store_flag_saves_sessions_in_redis() -> None:
-    args = build_parser().parse_args(["--session-store", "redis://10.0.0.5:6380/2"])
-    store = config_from_args(args).session_store
-    assert isinstance(store, RedisSessionStore) and store.url == "redis://10.0.0.5:6380/2"
-    assert config_from_args(build_parser().parse_args([])).session_store is None
+    url = "redis://10.0.0.5:6380/2"
+    config = config_from_args(
+        build_parser().parse_args(["--session-store", url, "--event-store", url])
+    )
+    assert isinstance(config.session_store, RedisSessionStore) and config.session_store.url == url
+    assert isinstance(config.event_store, RedisEventStore) and config.event_store.url == url
+    default = config_from_args(build_parser().parse_args([]))
+    assert default.session_store is None and default.event_store is None

@@ -28,6 +28,7 @@ from ._core.levels import LogLevel
 from ._transport.app import McpApp
 from ._transport.config import ServerConfig
 from ._transport.manager import SessionManager, Statistics
+from ._transport.redis_event_store import RedisEventStore
 from ._transport.redis_session_store import RedisSessionStore
 from ._transport.serve import RunningServer, serve
 from ._transport.session import CloseReason
@@ -51,6 +52,7 @@ __all__ = [
     "MemorySessionStore",
     "Message",
     "Notification",
+    "RedisEventStore",
     "RedisSessionStore",
     "Replay",
     "ReplayStatus",

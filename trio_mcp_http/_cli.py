@@ -16,6 +16,7 @@ import trio
 
 from ._core.versions import VERSIONS
 from ._transport.config import ServerConfig
+from ._transport.redis_event_store import RedisEventStore
 from ._transport.redis_session_store import RedisSessionStore
 from ._transport.serve import RunningServer, serve
 from ._version import __version__
@@ -63,6 +64,12 @@ def build_parser(
         default=None,
         metavar="REDIS_URL",
         help="save sessions in Redis so that another process can restore them (default none)",
+    )
+    parser.add_argument(
+        "--event-store",
+        default=None,
+        metavar="REDIS_URL",
+        help="resumable streams: events copied to Redis, replayed where a session is restored",
     )
     parser.add_argument(
         "--client-address-header",
@@ -113,6 +120,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         versions=args.versions,
         session_id_prefix=args.session_prefix,
         session_store=None if args.session_store is None else RedisSessionStore(args.session_store),
+        event_store=None if args.event_store is None else RedisEventStore(args.event_store),
         client_address_header=args.client_address_header,
     )
 

@@ -3,7 +3,7 @@
 Three workers save their sessions in a real redis-server (``--session-store``); when one is
 killed with SIGKILL, the proxy sends its sessions' requests to the next worker, which restores
 them from Redis: same session ids, no new initialize, the client's log level and resource
-subscriptions kept, the GET stream reopened on the new owner.
+subscriptions kept, the GET stream resumed on the new owner from the events in Redis.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[tuple[Proxy, list[Wor
     kind: ProxyKind = request.param
     with running_redis() as redis:
         env = {"TMH_REDIS_URL": redis.url}  # the bus too: a change reaches every worker
-        with cluster(kind, env, ["--session-store", redis.url]) as (proxy, workers):
+        options = ["--session-store", redis.url, "--event-store", redis.url]
+        with cluster(kind, env, options) as (proxy, workers):
             yield proxy, workers, redis
 
 

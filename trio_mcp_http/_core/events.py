@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -191,6 +192,36 @@ class MemoryEventStore:
             if sid == stream_id and s > seq and payload is not None
         )
         return Replay(ReplayStatus.OK, stream_id, events)
+
+    def load_session(
+        self, session_id: str, events: Sequence[tuple[str, bytes | None]], *, complete: bool
+    ) -> None:
+        """Take over the stored events of a session from another process, ids unchanged.
+
+        ``events`` are ``(event_id, payload)`` oldest first (``None``: a priming marker); the
+        session's later events are numbered after them. Unless ``complete``, older events
+        were dropped: a resume from before the first one is refused as evicted. Ignored for a
+        session that already has events here.
+        """
+        if session_id in self._sessions:
+            return
+        parsed = [(parse_event_id(event_id), payload) for event_id, payload in events]
+        kept = [(found, payload) for found, payload in parsed if found is not None]
+        if not kept:
+            return
+        state = self._sessions[session_id] = _SessionEvents()
+        first = kept[0][0][1]
+        for (stream_id, seq), payload in kept:
+            if not complete:
+                state.evicted_upto.setdefault(stream_id, first - 1)
+            cost = _OVERHEAD + (0 if payload is None else len(payload))
+            self._tick += 1
+            state.events.append((seq, stream_id, payload, self._tick))
+            state.size += cost
+            self.total_bytes += cost
+            self._live += 1
+            self._order.append((self._tick, session_id, seq))
+            state.next_seq = max(state.next_seq, seq + 1)
 
     def close_session(self, session_id: str) -> None:
         """Free a session's events (its entries in the global order are skipped lazily)."""

@@ -147,6 +147,9 @@ class SessionManager:
                     await nursery.start(self._reaper.run)
                     if self._persistence is not None:
                         nursery.start_soon(self._persistence.run)
+                    events_run = getattr(self.config.event_store, "run", None)
+                    if callable(events_run):  # a store that writes behind (RedisEventStore)
+                        nursery.start_soon(events_run)
                     self._nursery = nursery
                     task_status.started(self)
                     await trio.sleep_forever()
@@ -156,6 +159,9 @@ class SessionManager:
                     session.terminate(CloseReason.SHUTDOWN)
                 if self._persistence is not None:
                     await self._persistence.flush()
+                events_flush = getattr(self.config.event_store, "flush", None)
+                if callable(events_flush):
+                    await events_flush()
 
     async def drain(self, grace: float) -> None:
         """Refuse new sessions, close standalone streams, let in-flight work end, then cancel.
@@ -249,6 +255,7 @@ class SessionManager:
                 or found_revision.version not in self.config.handshake_versions
             ):
                 return None
+            await self._load_events(session_id)
             nursery = self._accepting()
             if len(self._sessions) >= self.config.max_sessions:  # it is initialized already
                 victim = self._idle_handshake() or next(iter(self._idle.values()), None)
@@ -279,6 +286,17 @@ class SessionManager:
             del self._restoring[session_id]
             done.set()
 
+    async def _load_events(self, session_id: str) -> None:
+        """Bring a restored session's events here, from a shared event store (if any)."""
+        load = getattr(self.config.event_store, "load_session", None)
+        if not callable(load) or self._persistence is None:
+            return
+        try:
+            await load(session_id)
+        except Exception as exc:  # resumes will be unknown ids (400): the client listens anew
+            self._persistence.errors += 1
+            log.warning("session %s: cannot load its events (%s)", _short(session_id), exc)
+
     def _start_exchange(self, revision: Revision, principal: str | None = None) -> Session:
         """Start an id-less session for one stateless POST (already held by the caller).
 
@@ -307,6 +325,9 @@ class SessionManager:
         if self._persistence is not None and session.initialized:
             keep = reason is CloseReason.SHUTDOWN  # the next process may restore it
             self._persistence.ended(session, keep=keep)
+            forget = getattr(self.config.event_store, "forget", None)
+            if not keep and callable(forget) and session.session_id is not None:
+                forget(session.session_id)  # its events in a shared store go too
 
     def _statistics(self, traffic: Traffic) -> Statistics:
         """A snapshot of the sessions here and of the endpoint's HTTP ``traffic``."""

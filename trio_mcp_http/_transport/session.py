@@ -514,7 +514,7 @@ class Session:
             return replay.status, None
         preamble = b"".join(encode_message(data, event_id) for event_id, data in replay.events)
         stream: SseStream | None
-        if replay.stream_id == "g" + self._epoch:
+        if (replay.stream_id or "").partition(".")[0] == "g":  # the standalone, of any process
             stream = self.standalone if self.standalone is not None else self._new_standalone()
         else:
             stream = (self._post_streams or {}).get(replay.stream_id or "")
