@@ -136,3 +136,14 @@ async def test_trimmed_events_are_a_clean_410_and_ended_sessions_leave_nothing(
             while await raw.command("EXISTS", f"trio-mcp-http:events:{sid}"):  # noqa: ASYNC110
                 await trio.sleep(0.01)
         await raw.aclose()
+
+
+async def test_shutdown_with_redis_down_loses_the_backlog_not_the_server() -> None:
+    events = RedisEventStore("unix:///nonexistent/redis.sock", timeout=0.2)
+    config = ServerConfig(session_store=MemorySessionStore(), event_store=events)
+    with trio.fail_after(WAIT):
+        async with serving(build(), config) as app:
+            sid = await initialize(app)
+            async with asgi_request(app, "GET", headers=get(sid)) as stream:
+                await stream.next_event()  # the priming event: queued for Redis, never written
+    assert events.errors >= 1 and events.written == 0

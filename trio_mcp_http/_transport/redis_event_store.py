@@ -162,12 +162,16 @@ class RedisEventStore:
     async def flush(self) -> None:
         """Write what is queued (at shutdown: shielded, bounded by ``timeout``)."""
         with trio.CancelScope(shield=True), trio.move_on_after(self.timeout):
-            connection = await RedisConnection.open(self._where)
             try:
-                while self._backlog:
-                    await self._write_some(connection)
-            finally:
-                await connection.aclose()
+                connection = await RedisConnection.open(self._where)
+                try:
+                    while self._backlog:
+                        await self._write_some(connection)
+                finally:
+                    await connection.aclose()
+            except Exception as exc:  # Redis down at shutdown: what is left is lost, not fatal
+                self.errors += 1
+                log.warning("event store: cannot flush to redis (%s)", exc)
 
     async def _write_some(self, connection: RedisConnection) -> None:
         """One session's consecutive queued entries: one RPUSH (or a DEL), trim, expiry."""
