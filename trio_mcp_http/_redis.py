@@ -129,7 +129,7 @@ class RedisConnection:
             if not isinstance(reply, NeedData):
                 return reply
             try:
-                data = await self._stream.receive_some(65536)
+                data = await self._stream.receive_some(1 << 20)  # big replies: few re-walks
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                 raise RedisError(f"redis connection lost: {exc}") from exc
             if not data:

@@ -147,3 +147,18 @@ async def test_shutdown_with_redis_down_loses_the_backlog_not_the_server() -> No
             async with asgi_request(app, "GET", headers=get(sid)) as stream:
                 await stream.next_event()  # the priming event: queued for Redis, never written
     assert events.errors >= 1 and events.written == 0
+
+
+def test_after_forget_nothing_more_goes_to_redis_and_deletes_are_kept() -> None:
+    events = RedisEventStore("unix:///nonexistent/redis.sock", backlog=100)
+    events.append("s", "g", b"a" * 10)
+    events.forget("s")
+    events.forget("s")  # once is enough
+    events.append("s", "g", b"late")  # a cancelled task's last event: not written to Redis
+    assert [entry is None for _, entry in events._backlog] == [False, True]
+    for _ in range(20):  # over the byte budget: the oldest entries go, the delete stays
+        events.append("t", "g", b"b" * 30)
+    assert ("s", None) in events._backlog and events.dropped > 0
+    assert events._backlog_bytes <= 100 + 40
+    with pytest.raises(ValueError, match="max_session_events"):
+        RedisEventStore(max_session_events=5000)

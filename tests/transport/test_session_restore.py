@@ -273,7 +273,38 @@ async def test_shutdown_writes_what_is_pending(autojump_clock: trio.testing.Mock
     config = ServerConfig(session_store=store)
     async with serving(build(), config) as app:
         sid = await initialize(app)  # its save is still being written when the manager stops
-    assert await store.load(sid) is not None
+        assert (await call(app, rpc("logging/setLevel", {"level": "error"}), sid))[0] == 200
+    record = await store.load(sid)
+    assert record is not None and record.state["logLevel"] == "error"  # not an empty state
+
+
+class FlakyDeletes(MemorySessionStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    async def delete(self, session_id: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("store down for a moment")
+        await super().delete(session_id)
+
+
+async def test_a_failed_delete_is_retried_and_the_session_never_comes_back(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    store = FlakyDeletes()
+    async with serving(build(), ServerConfig(session_store=store)) as app:
+        sid = await initialize(app)
+        await trio.testing.wait_all_tasks_blocked()
+        headers = [("mcp-session-id", sid), ("mcp-protocol-version", LATEST)]
+        async with asgi_request(app, "DELETE", headers=headers) as response:
+            assert response.status == 200
+        assert (await tool_text(app, sid))[0] == 404
+        await trio.sleep(5)  # the retry, after the failure's pause
+        assert await store.load(sid) is None
+        assert (await tool_text(app, sid))[0] == 404
+        assert app.statistics().sessions_restored == 0
 
 
 async def test_a_restored_session_never_reissues_the_previous_process_s_event_ids(

@@ -100,6 +100,10 @@ class _SessionEvents:
     events: deque[tuple[int, str, bytes | None, int]] = field(default_factory=deque)
     # Per stream, the highest seq evicted so far (a resume from before it has a gap).
     evicted_upto: dict[str, int] = field(default_factory=dict)
+    # Streams taken over from another process, and the last seq it gave us: a later id of
+    # theirs was issued there but never reached us (unknown, not "nothing after it").
+    loaded_streams: frozenset[str] = frozenset()
+    loaded_upto: int = 0
 
 
 _OVERHEAD = 64  # bytes charged per stored event besides its payload
@@ -150,6 +154,10 @@ class MemoryEventStore:
         self.total_bytes += cost
         self._live += 1
         self._order.append((self._tick, session_id, seq))
+        self._enforce_budgets(state)
+        return f"{stream_id}:{seq}"
+
+    def _enforce_budgets(self, state: _SessionEvents) -> None:
         while state.size > self.max_session_bytes and len(state.events) > 1:
             self._evict_oldest(state)
         while self.total_bytes > self.max_total_bytes and self._order:
@@ -160,7 +168,6 @@ class MemoryEventStore:
         if len(self._order) > 2 * self._live + 1024:
             live = ((t, sid, s) for sid, st in self._sessions.items() for s, _, _, t in st.events)
             self._order = deque(sorted(live))
-        return f"{stream_id}:{seq}"
 
     def _evict_oldest(self, state: _SessionEvents) -> None:
         seq, stream_id, payload, _ = state.events.popleft()
@@ -179,6 +186,8 @@ class MemoryEventStore:
         stream_id, seq = parsed
         if seq >= state.next_seq or seq < 1:
             return Replay(ReplayStatus.UNKNOWN)
+        if stream_id in state.loaded_streams and seq > state.loaded_upto:
+            return Replay(ReplayStatus.UNKNOWN)  # issued elsewhere, never copied to us
         known = stream_id in state.evicted_upto or any(
             s == stream_id for _, s, _, _ in state.events
         )
@@ -193,27 +202,33 @@ class MemoryEventStore:
         )
         return Replay(ReplayStatus.OK, stream_id, events)
 
-    def load_session(
-        self, session_id: str, events: Sequence[tuple[str, bytes | None]], *, complete: bool
-    ) -> None:
+    def load_session(self, session_id: str, events: Sequence[tuple[str, bytes | None]]) -> None:
         """Take over the stored events of a session from another process, ids unchanged.
 
-        ``events`` are ``(event_id, payload)`` oldest first (``None``: a priming marker); the
-        session's later events are numbered after them. Unless ``complete``, older events
-        were dropped: a resume from before the first one is refused as evicted. Ignored for a
-        session that already has events here.
+        ``events`` are ``(event_id, payload)`` (``None``: a priming marker), in any order and
+        possibly with gaps (events the other process could not copy): only the run after the
+        last gap is kept, and a resume from before it is refused as evicted unless the run
+        starts at the session's first event. Ids of those streams after the last one loaded
+        are unknown. Later events here are numbered after them. Ignored for a session that
+        already has events here.
         """
         if session_id in self._sessions:
             return
-        parsed = [(parse_event_id(event_id), payload) for event_id, payload in events]
-        kept = [(found, payload) for found, payload in parsed if found is not None]
-        if not kept:
+        found = {
+            parsed[1]: (parsed[0], payload)
+            for event_id, payload in events
+            if (parsed := parse_event_id(event_id)) is not None
+        }
+        seqs = sorted(found)
+        if not seqs:
             return
+        start = max((i for i in range(1, len(seqs)) if seqs[i] != seqs[i - 1] + 1), default=0)
+        run = seqs[start:]
         state = self._sessions[session_id] = _SessionEvents()
-        first = kept[0][0][1]
-        for (stream_id, seq), payload in kept:
-            if not complete:
-                state.evicted_upto.setdefault(stream_id, first - 1)
+        for seq in run:
+            stream_id, payload = found[seq]
+            if run[0] > 1:  # older events are gone: a resume from before them is a gap
+                state.evicted_upto.setdefault(stream_id, run[0] - 1)
             cost = _OVERHEAD + (0 if payload is None else len(payload))
             self._tick += 1
             state.events.append((seq, stream_id, payload, self._tick))
@@ -221,7 +236,10 @@ class MemoryEventStore:
             self.total_bytes += cost
             self._live += 1
             self._order.append((self._tick, session_id, seq))
-            state.next_seq = max(state.next_seq, seq + 1)
+        state.next_seq = run[-1] + 1
+        state.loaded_streams = frozenset(found[seq][0] for seq in seqs)
+        state.loaded_upto = run[-1]
+        self._enforce_budgets(state)
 
     def close_session(self, session_id: str) -> None:
         """Free a session's events (its entries in the global order are skipped lazily)."""

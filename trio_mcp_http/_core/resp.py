@@ -103,9 +103,12 @@ class RespParser:
 
     def next_reply(self) -> Reply | NeedData:
         """The next complete reply, or :data:`NEED_DATA` (nothing is consumed then)."""
-        result = self._parse(self._position, 0, [0])
-        if result is None:
+        # First only find where a whole reply ends (no copies: an unfinished reply is walked
+        # again on every call), then build it once.
+        if self._parse(self._position, 0, [0], build=False) is None:
             return NEED_DATA
+        result = self._parse(self._position, 0, [0], build=True)
+        assert result is not None
         reply, self._position = result
         return reply
 
@@ -126,7 +129,9 @@ class RespParser:
             raise RespProtocolError(f"length {length} beyond the limit {limit}")
         return length
 
-    def _parse(self, start: int, depth: int, elements: list[int]) -> tuple[Reply, int] | None:
+    def _parse(
+        self, start: int, depth: int, elements: list[int], *, build: bool
+    ) -> tuple[Reply, int] | None:
         # ``elements`` counts the array elements of the whole reply: each call re-walks an
         # unfinished reply from its start, so bounding them keeps that walk short.
         if start >= len(self._buffer):
@@ -153,7 +158,8 @@ class RespParser:
                 return None
             if self._buffer[after + length : after + length + 2] != b"\r\n":
                 raise RespProtocolError("a bulk string without its CRLF")
-            return bytes(self._buffer[after : after + length]), after + length + 2
+            data = bytes(self._buffer[after : after + length]) if build else None
+            return data, after + length + 2
         if kind == b"*":
             count = self._length(text, MAX_ARRAY)
             if count < 0:
@@ -166,7 +172,7 @@ class RespParser:
             items: list[Reply] = []
             position = after
             for _ in range(count):
-                parsed = self._parse(position, depth + 1, elements)
+                parsed = self._parse(position, depth + 1, elements, build=build)
                 if parsed is None:
                     return None
                 item, position = parsed

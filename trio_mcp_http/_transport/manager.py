@@ -245,6 +245,7 @@ class SessionManager:
         if session_id in self._sessions or persistence.deleting(session_id):
             return None  # it is ending here: its record is being deleted, not to be restored
         self._restoring[session_id] = done = trio.Event()
+        session: Session | None = None
         try:
             record = await persistence.load(session_id)
             if record is None or record.principal != principal:
@@ -271,7 +272,7 @@ class SessionManager:
                 restorable = False
             if not restorable:
                 log.warning("session %s cannot be restored", _short(session_id))
-                session.terminate(CloseReason.ERROR)
+                session.terminate(CloseReason.ERROR)  # never run: nothing else to undo
                 return None
             session.acquire()
             self._sessions[session_id] = session
@@ -281,8 +282,11 @@ class SessionManager:
             log.info("session %s restored from the session store", _short(session_id))
             return session
         except SessionRefused:
+            session = None
             return None
         finally:
+            if (session is None or session.closing) and self.config.event_store is not None:
+                self.config.event_store.close_session(session_id)  # loaded for nothing
             del self._restoring[session_id]
             done.set()
 

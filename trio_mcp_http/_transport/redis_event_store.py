@@ -17,6 +17,7 @@ from collections import deque
 import trio
 
 from .._core.events import MemoryEventStore, Replay
+from .._core.resp import MAX_ARRAY
 from .._redis import RedisConnection, parse_redis_url
 
 __all__ = ["RedisEventStore"]
@@ -35,10 +36,12 @@ class RedisEventStore:
     Args:
         url: The Redis server (``redis://``, ``rediss://``, ``unix://``).
         key_prefix: Put before each session id; one per deployment.
-        max_session_events: Events kept in Redis per session (the oldest trimmed first).
+        max_session_events: Events kept in Redis per session (the oldest trimmed first; at
+            most 4,096, what one reply of our Redis client may hold).
         ttl: Seconds a session's events stay in Redis after their last write.
         timeout: Seconds for one Redis operation.
-        backlog: Writes waiting for Redis at most (the oldest dropped first, and counted).
+        backlog: Bytes of events waiting for Redis at most (the oldest dropped first, and
+            counted).
         max_session_bytes: The in-process store's budget per session.
         max_total_bytes: The in-process store's budget in all.
 
@@ -57,11 +60,13 @@ class RedisEventStore:
         max_session_events: int = 1000,
         ttl: float = 2700.0,
         timeout: float = 1.0,
-        backlog: int = 100_000,
+        backlog: int = 16 << 20,
         max_session_bytes: int = 1 << 20,
         max_total_bytes: int = 64 << 20,
     ) -> None:
-        if max_session_events < 1 or ttl <= 0 or timeout <= 0 or backlog < 1:
+        if not 1 <= max_session_events <= MAX_ARRAY:
+            raise ValueError(f"max_session_events must be 1 to {MAX_ARRAY}")
+        if ttl <= 0 or timeout <= 0 or backlog < 1:
             raise ValueError("limits and times must be positive")
         self.url = url
         self.key_prefix = key_prefix
@@ -76,7 +81,9 @@ class RedisEventStore:
         self.errors = 0
         self._where = parse_redis_url(url)
         self._backlog: deque[tuple[str, bytes | None]] = deque()  # (session, entry or DEL)
+        self._backlog_bytes = 0
         self._backlog_limit = backlog
+        self._forgotten: set[str] = set()  # ended for good: nothing more goes to Redis
         self._wake = trio.Event()
 
     # -- EventStore ---------------------------------------------------------------------------
@@ -84,8 +91,9 @@ class RedisEventStore:
     def append(self, session_id: str, stream_id: str, payload: bytes | None) -> str:
         """Store the event here and queue its copy to Redis."""
         event_id = self.local.append(session_id, stream_id, payload)
-        entry = event_id.encode() + b"\n" + (_MARKER if payload is None else payload)
-        self._queue(session_id, entry)
+        if session_id not in self._forgotten:  # late events of a deleted session stay here
+            entry = event_id.encode() + b"\n" + (_MARKER if payload is None else payload)
+            self._queue(session_id, entry)
         return event_id
 
     def replay(self, session_id: str, last_event_id: str) -> Replay:
@@ -95,12 +103,15 @@ class RedisEventStore:
     def close_session(self, session_id: str) -> None:
         """Free the session's events here (Redis keeps them until :meth:`forget` or expiry)."""
         self.local.close_session(session_id)
+        self._forgotten.discard(session_id)
 
     # -- across processes ---------------------------------------------------------------------
 
     def forget(self, session_id: str) -> None:
         """The session ended for good: delete its events in Redis too (after pending writes)."""
-        self._queue(session_id, None)
+        if session_id not in self._forgotten:
+            self._forgotten.add(session_id)
+            self._queue(session_id, None)
 
     async def load_session(self, session_id: str) -> None:
         """Load a session's events from Redis (it is being restored here).
@@ -118,23 +129,30 @@ class RedisEventStore:
         if not isinstance(reply, list):
             return
         events: list[tuple[str, bytes | None]] = []
-        seen: set[bytes] = set()
-        for entry in reply:  # a write retried after a timeout may have landed twice
+        for entry in reply:  # a write retried after a timeout may be there twice: same id
             if isinstance(entry, bytes) and b"\n" in entry:
                 event_id, _, payload = entry.partition(b"\n")
-                if event_id not in seen:
-                    seen.add(event_id)
-                    text = event_id.decode("ascii", "replace")
-                    events.append((text, None if payload == _MARKER else payload))
-        complete = bool(events) and events[0][0].endswith(":1")
-        self.local.load_session(session_id, events, complete=complete)
+                text = event_id.decode("ascii", "replace")
+                events.append((text, None if payload == _MARKER else payload))
+        self.local.load_session(session_id, events)
 
     def _queue(self, session_id: str, entry: bytes | None) -> None:
-        if len(self._backlog) >= self._backlog_limit:
-            self._backlog.popleft()
-            self.dropped += 1
         self._backlog.append((session_id, entry))
+        self._backlog_bytes += 0 if entry is None else len(entry)
+        deletes: list[tuple[str, bytes | None]] = []
+        while self._backlog_bytes > self._backlog_limit and len(self._backlog) > 1:
+            oldest = self._pop()
+            if oldest[1] is None:
+                deletes.append(oldest)  # deletes are never dropped
+            else:
+                self.dropped += 1
+        self._backlog.extendleft(reversed(deletes))
         self._wake.set()
+
+    def _pop(self) -> tuple[str, bytes | None]:
+        oldest = self._backlog.popleft()
+        self._backlog_bytes -= 0 if oldest[1] is None else len(oldest[1])
+        return oldest
 
     async def run(self) -> None:
         """Copy the queued events to Redis, in order, until cancelled (the manager runs it)."""
@@ -172,6 +190,12 @@ class RedisEventStore:
             except Exception as exc:  # Redis down at shutdown: what is left is lost, not fatal
                 self.errors += 1
                 log.warning("event store: cannot flush to redis (%s)", exc)
+        left = sum(1 for _, entry in self._backlog if entry is not None)
+        if left:
+            self.dropped += left
+            log.warning("event store: %d events never reached redis (shutdown)", left)
+            self._backlog.clear()
+            self._backlog_bytes = 0
 
     async def _write_some(self, connection: RedisConnection) -> None:
         """One session's consecutive queued entries: one RPUSH (or a DEL), trim, expiry."""
@@ -180,7 +204,7 @@ class RedisEventStore:
         if first is None:
             with trio.fail_after(self.timeout):
                 await connection.command("DEL", key)
-            self._backlog.popleft()
+            self._pop()
             return
         entries: list[bytes] = []
         for other, entry in self._backlog:
@@ -192,5 +216,5 @@ class RedisEventStore:
             await connection.command("LTRIM", key, -self.max_session_events, -1)
             await connection.command("PEXPIRE", key, int(self.ttl * 1000))
         for _ in entries:
-            self._backlog.popleft()
+            self._pop()
         self.written += len(entries)

@@ -314,8 +314,8 @@ class Session:
         if self._client_requests is not None:
             self._client_requests.close()
             self._client_requests = None
+        self._owner.note_closed(self)  # while the handler is there (its last snapshot)
         self.handler = None
-        self._owner.note_closed(self)
 
     def _free_events(self) -> None:
         """Free the session's stored events, once its last task is over.

@@ -198,34 +198,45 @@ class Persistence:
             while not self._intents:
                 self._wake = trio.Event()
                 await self._wake.wait()
-            await self._apply_next()
+            if not await self._apply_next():
+                await trio.sleep(min(1.0, self.timeout))  # the store is failing: not a hot loop
 
     async def flush(self) -> None:
         """Apply what is left (at shutdown: shielded, bounded by ``timeout`` in all)."""
         with trio.CancelScope(shield=True), trio.move_on_after(self.timeout):
             while self._intents:
-                await self._apply_next()
+                if not await self._apply_next():
+                    break
 
-    async def _apply_next(self) -> None:
+    async def _apply_next(self) -> bool:
+        """Apply the oldest intent; whether the store took it (a failed delete is retried)."""
         session_id = next(iter(self._intents))
         intent = self._intents.pop(session_id)
+        record = None
+        if isinstance(intent, SessionRecord):
+            record = intent
+        elif intent is not None and (
+            not intent.closing or intent.close_reason is CloseReason.SHUTDOWN
+        ):
+            record = self.record_of(intent)  # now, while its handler is there
         try:
             with trio.fail_after(self.timeout):
                 if intent is None:
                     await self.store.delete(session_id)
-                elif isinstance(intent, SessionRecord):
-                    await self.store.save(session_id, intent, self.ttl)
-                elif not intent.closing or intent.close_reason is CloseReason.SHUTDOWN:
-                    snapshot = intent.snapshot()
-                    await self.store.save(session_id, self.record_of(intent), self.ttl)
-                    if not intent.closing:  # it may have ended meanwhile: nothing to remember
-                        self._saved[session_id] = (snapshot, trio.current_time())
-        except trio.Cancelled:
-            self._intents.setdefault(session_id, intent)  # shutdown: for flush() to finish
+                elif record is not None:
+                    await self.store.save(session_id, record, self.ttl)
+                    if not isinstance(intent, SessionRecord) and not intent.closing:
+                        self._saved[session_id] = (record.state, trio.current_time())
+        except trio.Cancelled:  # shutdown: for flush() to finish, with the state taken now
+            if intent is None or record is not None:
+                self._intents.setdefault(session_id, record)
             raise
         except Exception as exc:
             self.errors += 1
             log.warning("session store: cannot update a session (%s)", exc)
-        finally:
-            if intent is None and self._intents.get(session_id, False) is not None:
-                self._deleting.discard(session_id)  # done, unless another delete follows
+            if intent is None:
+                self._intents.setdefault(session_id, None)  # a delete must not be lost
+            return False
+        if intent is None and self._intents.get(session_id, False) is not None:
+            self._deleting.discard(session_id)  # done, unless another delete follows
+        return True
