@@ -102,6 +102,15 @@ class Server:
         finally:
             conn.close()
 
+    def notify(self, count: int) -> dict[str, Any]:
+        """Have the server raise ``count`` resource updates (the side port's ``/notify``)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.stats_port, timeout=300)
+        try:
+            conn.request("POST", f"/notify?count={count}", body=b"")
+            return json.loads(conn.getresponse().read())
+        finally:
+            conn.close()
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):

@@ -11,20 +11,33 @@ from typing import TYPE_CHECKING, Any
 
 from _load import Client, count_404, delete_sessions, open_sessions, run_wrk, wrk_mode
 from _process import Server
-from _targets import VERSION, Target
+from _targets import MODERN, VERSION, Target
 
 if TYPE_CHECKING:
     from harness import Plan
 
 
 def throughput(target: Target, plan: Plan) -> dict[str, Any]:
+    """tools/call echo in one session (2025-11-25) on 16 connections."""
+    return _throughput(target, plan, modern=False)
+
+
+def modern_throughput(target: Target, plan: Plan) -> dict[str, Any]:
+    """tools/call echo on the 2026-07-28 wire (no session; ``_meta`` and headers per request)."""
+    return _throughput(target, plan, modern=True)
+
+
+def _throughput(target: Target, plan: Plan, *, modern: bool) -> dict[str, Any]:
     with Server(target, plan) as srv:
         sid = "-"
-        if target.kind != "ceiling":
+        mode = wrk_mode(target, plan)
+        if modern and mode == "mcp":
+            mode = "modern"
+        elif target.kind != "ceiling":
             client = Client(srv.port)
             sid = client.open_session()
             client.close()
-        args = [sid, VERSION, wrk_mode(target, plan)]
+        args = [sid, MODERN if modern else VERSION, mode]
         warm = run_wrk("throughput.lua", srv.url, plan.warmup, args)
         c0, t0 = srv.cpu_seconds(), time.monotonic()
         w = run_wrk("throughput.lua", srv.url, plan.tp_duration, args)

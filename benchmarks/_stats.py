@@ -2,7 +2,10 @@
 
 A daemon thread answers ``GET /`` on ``127.0.0.1:<port>`` with a JSON object built by a
 thread-safe ``snapshot()`` callable (which hops into the server's event loop itself), plus the
-process's RSS. A thread blocked in ``accept()`` holds no GIL, so it costs the server nothing
+process's RSS. ``POST /notify?count=K`` (servers that pass ``notify``) raises K
+``notifications/resources/updated`` for ``bench://fanout`` to every listener, one after the
+other, and answers when all were raised, with the CLOCK_MONOTONIC times of the first raise and
+of the end (the load generator's clock: the same on one machine). A thread blocked in ``accept()`` holds no GIL, so it costs the server nothing
 between polls.
 """
 
@@ -10,9 +13,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 
 def rss_kib() -> int:
@@ -64,8 +69,31 @@ def _tracemalloc(path: str) -> dict[str, Any]:
     return out
 
 
-def start_stats_server(port: int, snapshot: Callable[[], dict[str, Any]]) -> None:
+FANOUT_URI = "bench://fanout"  # the resource the fan-out listeners subscribe to
+
+
+def start_stats_server(
+    port: int,
+    snapshot: Callable[[], dict[str, Any]],
+    notify: Callable[[int], None] | None = None,
+) -> None:
+    """Serve ``snapshot()`` (and ``notify(count)``, when given) on ``127.0.0.1:port``."""
+
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            query = parse_qs(urlsplit(self.path).query)
+            if notify is None or not self.path.startswith("/notify"):
+                self._reply({"error": "no such endpoint"})
+                return
+            count = int(query.get("count", ["1"])[0])
+            t0 = time.monotonic()
+            try:
+                notify(count)
+            except Exception as exc:
+                self._reply({"error": repr(exc)})
+                return
+            self._reply({"count": count, "t_raised": t0, "t_done": time.monotonic()})
+
         def do_GET(self) -> None:
             if self.path.startswith("/tm/"):
                 self._reply(_tracemalloc(self.path))

@@ -15,6 +15,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_CPU = os.environ.get("BENCH_SERVER_CPU", "0")
 LOAD_CPU = os.environ.get("BENCH_LOAD_CPU", "1")
 VERSION = "2025-11-25"  # the session-era protocol version both servers speak
+MODERN = "2026-07-28"  # the per-request era (no session), which both servers also speak
 CONNECTIONS = 16
 
 

@@ -7,6 +7,9 @@
 falls back to ``bench`` if that module is missing; ``bench`` is an ``McpServer`` with one
 ``async def echo(text) -> str`` tool, the same tool as the SDK server of ``serve_sdk.py``;
 ``tiny`` is ``tests.helpers:TinyApp`` (JSON-RPC method ``echo``, for harness development).
+The MCP apps also get what the other measurements use: a ``bench://fanout`` resource (the
+fan-out listeners subscribe to it) and a ``confirm(text)`` tool that asks one elicitation
+(an input-required result on the 2026-07-28 wire) and echoes the text once accepted.
 
 Statistics (``running.statistics()`` plus VmRSS) are served as JSON on
 ``127.0.0.1:<stats-port>`` by a side thread, outside the measured endpoint. The process stops
@@ -24,14 +27,43 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from pydantic import BaseModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import start_stats_server
+from _stats import FANOUT_URI, start_stats_server
 
 from trio_mcp_http import ServerConfig, __version__, serve
+from trio_mcp_http.server import Context
+
+
+class Confirmation(BaseModel):
+    """What ``confirm`` asks."""
+
+    ok: bool
+
+
+def add_bench_parts(server: Any) -> None:
+    """The fan-out resource and the elicitation tool (the same as serve_sdk.py's)."""
+
+    @server.resource(FANOUT_URI, name="fanout", mime_type="text/plain")
+    def fanout() -> str:
+        return "changes often"
+
+    @server.tool()
+    async def confirm(text: str, ctx: Context) -> str:
+        """Ask the user to confirm, then echo the text."""
+        answer = await ctx.elicit(f"Echo {text}?", Confirmation)
+        return text if answer.action == "accept" else "declined"
 
 
 def build_app(kind: str) -> tuple[Any, str]:
+    app, kind = _build_app(kind)
+    if kind != "tiny":
+        add_bench_parts(app)
+    return app, kind
+
+
+def _build_app(kind: str) -> tuple[Any, str]:
     if kind == "demo":
         try:
             from trio_mcp_http.server.demo import build_demo_server  # noqa: PLC0415
@@ -91,7 +123,14 @@ async def main(args: argparse.Namespace) -> None:
                 stats = trio.from_thread.run_sync(running.statistics, trio_token=token)
                 return {"sessions": stats.sessions, "detail": dataclasses.asdict(stats)}
 
-            start_stats_server(args.stats_port, snapshot)
+            async def raise_updates(count: int) -> None:
+                for _ in range(count):
+                    await app.notify_resource_updated(FANOUT_URI)
+
+            def notify(count: int) -> None:
+                trio.from_thread.run(raise_updates, count, trio_token=token)
+
+            start_stats_server(args.stats_port, snapshot, None if kind == "tiny" else notify)
             print(f"READY ours {__version__} app={kind} url={running.url}", flush=True)
 
 

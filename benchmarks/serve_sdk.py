@@ -3,13 +3,21 @@
     python benchmarks/serve_sdk.py --port 8100 --stats-port 8101 --server hypercorn|uvicorn
         [--json-response] [--idle-timeout S] [--max-seconds S]
 
-An ``MCPServer`` (v2's name for FastMCP; ``FastMCP`` on mcp 1.x) with one
+An ``MCPServer`` (v2's name for FastMCP) with one
 ``async def echo(text) -> str`` tool (async: v2 runs sync tools in a worker thread), mounted
 with ``streamable_http_app(json_response=..., session_idle_timeout=..., max_sessions=None)``
 and served by hypercorn's trio worker (``hypercorn.trio.serve`` in ``trio.run``, one process)
 or by uvicorn (one process; uvloop/httptools when installed). ``max_sessions=None`` so that the
 10,000-session idle run is not refused. The number of live sessions
 (``session_manager._server_instances``) and VmRSS are served as JSON on the side port.
+
+For the other measurements: a ``bench://fanout`` resource; a ``confirm(text)`` tool that asks
+one elicitation (the SDK's ``Resolve``/``Elicit``: an input-required result at 2026-07-28);
+and ``watch()``, which a session-era fan-out listener calls once so that the server can
+reach its session (SDK servers have no broadcast to sessions: ``ctx.session`` is kept and
+``send_resource_updated`` is called on each). ``POST /notify`` on the side port publishes
+``ResourceUpdated`` on the server's subscription bus (the ``subscriptions/listen`` streams)
+and sends ``notifications/resources/updated`` to every watching session.
 """
 
 from __future__ import annotations
@@ -20,26 +28,66 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
+from mcp.server.subscriptions import ResourceUpdated
+from pydantic import BaseModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import start_stats_server
+from _stats import FANOUT_URI, start_stats_server
 
 SDK_VERSION = importlib.metadata.version("mcp")
 
 
-def build(args: argparse.Namespace) -> tuple[Any, Any]:
-    try:
-        from mcp.server.mcpserver import MCPServer as Server  # noqa: PLC0415  (mcp >= 2)
-    except ImportError:  # mcp 1.x
-        from mcp.server.fastmcp import FastMCP as Server  # noqa: PLC0415
+class Confirmation(BaseModel):
+    """What ``confirm`` asks."""
 
-    mcp = Server("bench")
+    ok: bool
+
+
+def ask_confirmation(text: str) -> Elicit[Confirmation]:
+    """The resolver of ``confirm``: always asks (the answer comes with the retry)."""
+    return Elicit(f"Echo {text}?", Confirmation)
+
+
+WATCHERS: list[Any] = []  # the sessions of session-era fan-out listeners
+
+
+def build(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """The ASGI app, its session manager, and ``raise_updates(count)`` (async)."""
+    mcp = MCPServer("bench")
 
     @mcp.tool()
     async def echo(text: str) -> str:
         """Echo the text back."""
         return text
+
+    @mcp.tool()
+    async def confirm(
+        text: str, answer: Annotated[Confirmation, Resolve(ask_confirmation)]
+    ) -> str:
+        """Ask the user to confirm, then echo the text."""
+        return text if answer.ok else "declined"
+
+    @mcp.tool()
+    async def watch(ctx: Context) -> str:
+        """Register this session for the fan-out notifications."""
+        WATCHERS.append(ctx.session)
+        return "watching"
+
+    @mcp.resource(FANOUT_URI)
+    def fanout() -> str:
+        return "changes often"
+
+    async def raise_updates(count: int) -> None:
+        for _ in range(count):
+            await mcp._subscriptions.publish(ResourceUpdated(uri=FANOUT_URI))
+            for session in list(WATCHERS):
+                try:
+                    await session.send_resource_updated(FANOUT_URI)
+                except Exception:  # a listener that went away
+                    WATCHERS.remove(session)
 
     kwargs: dict[str, Any] = {
         "json_response": args.json_response,
@@ -49,7 +97,7 @@ def build(args: argparse.Namespace) -> tuple[Any, Any]:
         app = mcp.streamable_http_app(**kwargs, max_sessions=None)
     except TypeError:  # older SDKs: no max_sessions
         app = mcp.streamable_http_app(**kwargs)
-    return app, mcp.session_manager
+    return app, mcp.session_manager, raise_updates
 
 
 def sessions_of(manager: Any) -> int:
@@ -61,7 +109,7 @@ def run_hypercorn(args: argparse.Namespace) -> None:
     from hypercorn.config import Config  # noqa: PLC0415
     from hypercorn.trio import serve  # noqa: PLC0415
 
-    app, manager = build(args)
+    app, manager, raise_updates = build(args)
     config = Config()
     config.bind = [f"127.0.0.1:{args.port}"]
     config.accesslog = None
@@ -86,7 +134,10 @@ def run_hypercorn(args: argparse.Namespace) -> None:
                         app, config, shutdown_trigger=shutdown_trigger, task_status=task_status
                     )
                 )
-                start_stats_server(args.stats_port, snapshot)
+                def notify(count: int) -> None:
+                    trio.from_thread.run(raise_updates, count, trio_token=token)
+
+                start_stats_server(args.stats_port, snapshot, notify)
                 print(f"READY sdk {SDK_VERSION} hypercorn-trio", flush=True)
 
     trio.run(main)
@@ -97,7 +148,7 @@ def run_uvicorn(args: argparse.Namespace) -> None:
 
     import uvicorn  # noqa: PLC0415
 
-    app, manager = build(args)
+    app, manager, raise_updates = build(args)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False
     )
@@ -115,7 +166,10 @@ def run_uvicorn(args: argparse.Namespace) -> None:
         task = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110  (uvicorn offers no started event)
             await asyncio.sleep(0.05)
-        start_stats_server(args.stats_port, snapshot)
+        def notify(count: int) -> None:
+            asyncio.run_coroutine_threadsafe(raise_updates(count), loop).result(120)
+
+        start_stats_server(args.stats_port, snapshot, notify)
         loop_name = type(loop).__module__.split(".")[0]
         print(f"READY sdk {SDK_VERSION} uvicorn loop={loop_name} http={config.http}", flush=True)
         try:

@@ -3,8 +3,10 @@
 -- one connection: requests and responses then strictly alternate per thread and each response
 -- is checked against the very request it answers (status 200, its own JSON-RPC id, its own
 -- unique text, no error).
--- Arguments (after --): session-id protocol-version mode   (mode: mcp | tiny | fixed)
---   mcp:   tools/call {"name":"echo","arguments":{"text":T}}  (the MCP servers)
+-- Arguments (after --): session-id protocol-version mode   (mode: mcp | modern | tiny | fixed)
+--   mcp:    tools/call {"name":"echo","arguments":{"text":T}}  (the MCP servers, in a session)
+--   modern: the same call on the 2026-07-28 wire: no session, the client's version,
+--           capabilities and info in params._meta, Mcp-Method and Mcp-Name headers
 --   tiny:  method "echo" {"text":T}                            (tests.helpers:TinyApp)
 --   fixed: the ceiling app; only status 200 and a "result" member are checked
 
@@ -33,7 +35,15 @@ function init(args)
     ["Mcp-Protocol-Version"] = version,
   }
   if session ~= nil and session ~= "-" then headers["Mcp-Session-Id"] = session end
+  if mode == "modern" then
+    headers["Mcp-Method"] = "tools/call"
+    headers["Mcp-Name"] = "echo"
+  end
 end
+
+local META = ',"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",' ..
+  '"io.modelcontextprotocol/clientCapabilities":{},' ..
+  '"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"0"}}'
 
 function request()
   n = n + 1
@@ -43,7 +53,8 @@ function request()
   if mode == "tiny" then
     body = '{"jsonrpc":"2.0","id":' .. rid .. ',"method":"echo","params":{"text":"' .. text .. '"}}'
   else
-    body = '{"jsonrpc":"2.0","id":' .. rid .. ',"method":"tools/call","params":{"name":"echo","arguments":{"text":"' .. text .. '"}}}'
+    local meta = mode == "modern" and META or ""
+    body = '{"jsonrpc":"2.0","id":' .. rid .. ',"method":"tools/call","params":{"name":"echo","arguments":{"text":"' .. text .. '"}' .. meta .. '}}'
   end
   expect_text = '"' .. text .. '"'
   expect_id = rid
