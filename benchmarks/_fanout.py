@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from _listeners import PATTERN, Fleet, open_listener
 from _process import Server
-from _targets import Target
 
 if TYPE_CHECKING:
+    from _targets import Target
     from harness import Plan
 
 BURST = 100  # notifications raised back to back in a burst round
@@ -65,8 +65,10 @@ def streams(target: Target, plan: Plan, era: str, n: int) -> dict[str, Any]:
             result["rounds"] = rounds
             result["stalled"] = _drain(stalled, 2 * BURST + 1)
             result["open_at_end"] = fleet.open_count()
-            result["errors"] = len(fleet.errors) + (n - opened) + sum(
-                r["lost"] + r["duplicated"] for r in rounds.values()
+            result["errors"] = (
+                len(fleet.errors)
+                + (n - opened)
+                + sum(r["lost"] + r["duplicated"] for r in rounds.values())
             )
             return result
         finally:

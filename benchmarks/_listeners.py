@@ -170,9 +170,13 @@ def _open_get_stream(sock: socket.socket, buf: bytearray, subscribe_with: str) -
     status, _, body = _call(sock, buf, headers, message)
     if status != 200 or b'"result"' not in body or b'"isError":true' in body:
         raise StreamError(f"subscribe: {status} {body[:200]!r}")
-    _send(sock, "GET", {"Accept": "text/event-stream"} | {
-        k: v for k, v in headers.items() if k.startswith("Mcp-")
-    }, b"")
+    _send(
+        sock,
+        "GET",
+        {"Accept": "text/event-stream"}
+        | {k: v for k, v in headers.items() if k.startswith("Mcp-")},
+        b"",
+    )
     status, _ = _read_head(sock, buf)
     if status != 200:
         raise StreamError(f"GET: {status} {bytes(buf[:200])!r}")
@@ -203,7 +207,14 @@ class Fleet:
     epoll: select.epoll = field(default_factory=select.epoll)
 
     def open(
-        self, port: int, era: str, subscribe_with: str, n: int, workers: int = 16, limit: float = 240
+        self,
+        port: int,
+        era: str,
+        subscribe_with: str,
+        n: int,
+        *,
+        workers: int = 16,
+        limit: float = 240,
     ) -> float:
         """Open ``n`` listeners on ``workers`` threads; the seconds it took."""
         t0 = time.monotonic()

@@ -5,8 +5,8 @@ thread-safe ``snapshot()`` callable (which hops into the server's event loop its
 process's RSS. ``POST /notify?count=K`` (servers that pass ``notify``) raises K
 ``notifications/resources/updated`` for ``bench://fanout`` to every listener, one after the
 other, and answers when all were raised, with the CLOCK_MONOTONIC times of the first raise and
-of the end (the load generator's clock: the same on one machine). A thread blocked in ``accept()`` holds no GIL, so it costs the server nothing
-between polls.
+of the end (the load generator's clock: the same on one machine). A thread blocked in
+``accept()`` holds no GIL, so it costs the server nothing between polls.
 """
 
 from __future__ import annotations

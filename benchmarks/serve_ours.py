@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import FANOUT_URI, start_stats_server
 
 from trio_mcp_http import ServerConfig, __version__, serve
-from trio_mcp_http.server import Context
+from trio_mcp_http.server import Context  # noqa: TC001 (read at runtime: tool signatures)
 
 
 class Confirmation(BaseModel):

@@ -64,9 +64,7 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         return text
 
     @mcp.tool()
-    async def confirm(
-        text: str, answer: Annotated[Confirmation, Resolve(ask_confirmation)]
-    ) -> str:
+    async def confirm(text: str, answer: Annotated[Confirmation, Resolve(ask_confirmation)]) -> str:
         """Ask the user to confirm, then echo the text."""
         return text if answer.ok else "declined"
 
@@ -134,6 +132,7 @@ def run_hypercorn(args: argparse.Namespace) -> None:
                         app, config, shutdown_trigger=shutdown_trigger, task_status=task_status
                     )
                 )
+
                 def notify(count: int) -> None:
                     trio.from_thread.run(raise_updates, count, trio_token=token)
 
@@ -166,6 +165,7 @@ def run_uvicorn(args: argparse.Namespace) -> None:
         task = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110  (uvicorn offers no started event)
             await asyncio.sleep(0.05)
+
         def notify(count: int) -> None:
             asyncio.run_coroutine_threadsafe(raise_updates(count), loop).result(120)
 
