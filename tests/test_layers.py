@@ -3,8 +3,9 @@
     _core          sans-IO: imports nothing of ours but itself, and no I/O library
     _application   the contract between transport and application: core only
     _redis         a Redis client on trio streams (for what several processes share): core only
-    _transport     trio + ASGI: core, the contract, itself
-    server         the MCP server layer: core, the contract, itself
+    _pacing        when a notification sender yields to the scheduler (trio only)
+    _transport     trio + ASGI: core, the contract, pacing, itself
+    server         the MCP server layer: core, the contract, pacing, itself
     client         the MCP client: core, itself
 
 The top-level modules (``__init__``, ``_cli``, ``testing``, ...) tie the layers together.
@@ -25,8 +26,8 @@ ALLOWED = {
     "_core": {"_core"},
     "_application": {"_core"},
     "_redis": {"_core"},
-    "_transport": {"_core", "_application", "_redis", "_transport", "_version"},
-    "server": {"_core", "_application", "_redis", "server", "_version"},
+    "_transport": {"_core", "_application", "_pacing", "_redis", "_transport", "_version"},
+    "server": {"_core", "_application", "_pacing", "_redis", "server", "_version"},
     "client": {"_core", "client", "_version"},
 }
 #: Libraries that mean I/O or an event loop: none of them in the core.

@@ -24,6 +24,23 @@ def open_descriptors() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def connections_to(port: int) -> int:
+    """How many of this process's descriptors are accepted connections on local ``port``."""
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            sock = socket.socket(fileno=os.dup(int(name)))
+        except OSError:
+            continue  # not a socket (or gone meanwhile)
+        with sock:
+            try:
+                local, peer = sock.getsockname(), sock.getpeername()
+            except OSError:
+                continue  # a listener, or not an inet socket
+            count += isinstance(local, tuple) and local[1] == port and bool(peer)
+    return count
+
+
 async def trickle_body(port: int, *, interval: float = 0.05) -> bytes:
     """Send the head of a POST announcing 100,000 bytes, then one byte per ``interval``.
 
@@ -173,6 +190,8 @@ async def test_clients_cut_for_not_reading_leave_no_descriptors_behind() -> None
         async with trio.open_nursery() as nursery:
             running: RunningServer = await nursery.start(trio_mcp_http.serve, TinyApp(), config)
             assert await echo_works(running)  # warm up: imports, caches, the reaper's task
+            while connections_to(running.port):  # noqa: ASYNC110 (hypercorn closes the warm-up's)
+                await trio.sleep(0.01)
             before = open_descriptors()
             for _round in range(10):
                 async with request(running.url, "POST", POST_HEADERS, init_body()) as response:

@@ -28,6 +28,7 @@ from .._core.jsonrpc import (
     make_error,
     make_response,
 )
+from .._pacing import paced_checkpoint
 from .client_requests import notification_bytes
 from .sinks import SseStream
 
@@ -52,7 +53,7 @@ class InboundRequest:
         by_client: The client cancelled it (``notifications/cancelled``): no response then.
     """
 
-    __slots__ = ("_headers", "by_client", "output", "request", "scope", "session")
+    __slots__ = ("_headers", "_sends", "by_client", "output", "request", "scope", "session")
 
     def __init__(
         self,
@@ -67,6 +68,7 @@ class InboundRequest:
         self.scope = trio.CancelScope()
         self.by_client = False
         self._headers = headers
+        self._sends = 0  # notifications since the last schedule point (see _pacing)
 
     @property
     def request_id(self) -> RequestId:
@@ -89,7 +91,7 @@ class InboundRequest:
 
     async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Send a notification related to this request on its stream."""
-        await trio.lowlevel.checkpoint()
+        self._sends = await paced_checkpoint(self._sends)
         self.output.deliver(notification_bytes(method, params))
 
     async def send_request(

@@ -47,6 +47,7 @@ from .._application import (
 from .._core.events import ReplayStatus
 from .._core.jsonrpc import as_request_id
 from .._core.sse import encode_message
+from .._pacing import paced_checkpoint
 from .client_requests import ClientRequests, notification_bytes
 from .inbound import InboundRequest, run_request
 from .sinks import SseStream
@@ -122,6 +123,7 @@ class Session:
         "_nursery",
         "_owner",
         "_post_streams",
+        "_sends",
         "_session_idle_timeout",
         "_tasks",
         "close_reason",
@@ -171,6 +173,7 @@ class Session:
         self._client_requests: ClientRequests | None = None
         self._post_streams: dict[str, SseStream] | None = None
         self._next_stream_id = 1
+        self._sends = 0  # notifications since the last schedule point (see _pacing)
         # Appended to stream ids; a restored session gets its own, so that event ids issued
         # here never collide with the ids the previous process issued for this session.
         self._epoch = ""
@@ -422,7 +425,7 @@ class Session:
 
     async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Send an unrelated notification on the standalone stream (dropped if none is open)."""
-        await trio.lowlevel.checkpoint()
+        self._sends = await paced_checkpoint(self._sends)
         stream = self.standalone
         message = notification_bytes(method, params)
         if stream is None or not stream.deliver(message):

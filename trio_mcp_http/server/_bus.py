@@ -21,6 +21,8 @@ from typing import Literal, Protocol
 
 import trio
 
+from .._pacing import paced_checkpoint
+
 __all__ = ["BusHealth", "Change", "LocalBus", "NotificationBus", "SubscriptionLost"]
 
 log = logging.getLogger("trio_mcp_http.server")
@@ -110,6 +112,7 @@ class LocalBus:
     def __init__(self, buffer: int = 1000) -> None:
         self._buffer = buffer
         self._subscribers: dict[_Subscriber, None] = {}
+        self._sends = 0  # publishes since the last schedule point (see _pacing)
 
     @property
     def subscribers(self) -> int:
@@ -126,7 +129,7 @@ class LocalBus:
 
     async def publish(self, change: Change) -> None:
         """Deliver ``change`` to every subscriber; one whose buffer is full is dropped."""
-        await trio.lowlevel.checkpoint()
+        self._sends = await paced_checkpoint(self._sends)
         for subscriber in list(self._subscribers):
             try:
                 subscriber.send.send_nowait(change)
@@ -150,19 +153,30 @@ class LocalBus:
 
 
 class _Changes:
-    """The changes of one subscriber, as an async iterator (no generator to finalise)."""
+    """The changes of one subscriber, as an async iterator (no generator to finalise).
 
-    __slots__ = ("_subscriber",)
+    Changes already buffered are taken paced (see ``_pacing``), so a burst published together
+    is forwarded together.
+    """
+
+    __slots__ = ("_sends", "_subscriber")
 
     def __init__(self, subscriber: _Subscriber) -> None:
         self._subscriber = subscriber
+        self._sends = 0
 
     def __aiter__(self) -> _Changes:
         return self
 
     async def __anext__(self) -> Change:
+        receive = self._subscriber.receive
         try:
-            return await self._subscriber.receive.receive()
+            self._sends = await paced_checkpoint(self._sends)  # before taking: nothing lost
+            try:
+                return receive.receive_nowait()
+            except trio.WouldBlock:
+                self._sends = 0
+                return await receive.receive()
         except trio.EndOfChannel:
             if self._subscriber.lost:
                 raise SubscriptionLost("the listener fell too far behind") from None
