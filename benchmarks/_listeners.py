@@ -138,10 +138,21 @@ def _open_listen(sock: socket.socket, buf: bytearray) -> bytes:
     status, _ = _read_head(sock, buf)
     if status != 200:
         raise StreamError(f"listen: {status} {bytes(buf[:200])!r}")
-    # The acknowledgement names the URI too: count only what comes after its event.
-    while (ack := buf.find(b"subscriptions/acknowledged")) < 0 or buf.find(b"\n\n", ack) < 0:
+    # The acknowledgement names the URI too: count only what comes after its event (which
+    # ends in a blank line, LF or CRLF: the SDK writes CRLF).
+    while (end := _event_end(buf, buf.find(b"subscriptions/acknowledged"))) < 0:
         _fill(sock, buf)
-    return bytes(buf[buf.find(b"\n\n", ack) + 2 :])
+    return bytes(buf[end:])
+
+
+def _event_end(buf: bytearray, start: int) -> int:
+    """The offset just past the blank line ending the SSE event at ``start``, or -1."""
+    if start < 0:
+        return -1
+    ends = [
+        at + len(sep) for sep in (b"\n\n", b"\r\n\r\n") if (at := buf.find(sep, start)) >= 0
+    ]
+    return min(ends, default=-1)
 
 
 def _open_get_stream(sock: socket.socket, buf: bytearray, subscribe_with: str) -> bytes:
