@@ -19,11 +19,10 @@ if TYPE_CHECKING:
     from _targets import Target
     from harness import Plan
 
-BURST = 100  # notifications raised back to back in a burst round
-
 
 def streams(target: Target, plan: Plan, era: str, n: int) -> dict[str, Any]:
     """``n`` listeners of ``era`` (``legacy``: GET streams; ``modern``: subscriptions/listen)."""
+    burst = plan.burst_for(target, n)
     subscribe_with = "subscribe" if target.kind == "ours" else "watch"
     with Server(target, plan) as srv:
         fleet = Fleet()
@@ -44,6 +43,7 @@ def streams(target: Target, plan: Plan, era: str, n: int) -> dict[str, Any]:
             result: dict[str, Any] = {
                 "era": era,
                 "n": n,
+                "burst": burst,
                 "opened": opened,
                 "open_errors": len(fleet.errors),
                 "first_error": fleet.errors[0] if fleet.errors else "",
@@ -57,13 +57,13 @@ def streams(target: Target, plan: Plan, era: str, n: int) -> dict[str, Any]:
                 "keepalive_seen": kept_alive,
                 "open_after_hold": fleet.open_count(),
             }
-            rounds = {"single": fan_round(srv, fleet, 1), "burst": fan_round(srv, fleet, BURST)}
+            rounds = {"single": fan_round(srv, fleet, 1), "burst": fan_round(srv, fleet, burst)}
             stalled = open_listener(srv.port, era, subscribe_with, rcvbuf=2048)[0]
-            fan_round(srv, fleet, BURST)  # fills the stalled listener's window and buffers
-            rounds["burst_stalled"] = fan_round(srv, fleet, BURST)
+            fan_round(srv, fleet, burst)  # fills the stalled listener's window and buffers
+            rounds["burst_stalled"] = fan_round(srv, fleet, burst)
             rounds["single_stalled"] = fan_round(srv, fleet, 1)
             result["rounds"] = rounds
-            result["stalled"] = _drain(stalled, 2 * BURST + 1)
+            result["stalled"] = _drain(stalled, 2 * burst + 1)
             result["open_at_end"] = fleet.open_count()
             result["errors"] = (
                 len(fleet.errors)

@@ -149,9 +149,7 @@ def _event_end(buf: bytearray, start: int) -> int:
     """The offset just past the blank line ending the SSE event at ``start``, or -1."""
     if start < 0:
         return -1
-    ends = [
-        at + len(sep) for sep in (b"\n\n", b"\r\n\r\n") if (at := buf.find(sep, start)) >= 0
-    ]
+    ends = [at + len(sep) for sep in (b"\n\n", b"\r\n\r\n") if (at := buf.find(sep, start)) >= 0]
     return min(ends, default=-1)
 
 

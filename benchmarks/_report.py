@@ -102,7 +102,9 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("**met**" if ok else "**missed**")
 
 
-def render(data: dict[str, Any]) -> str:  # noqa: PLR0915
+def render(data: dict[str, Any], later: list[str] | None = None) -> str:  # noqa: PLR0915
+    """The markdown report; ``later``: the sections placed before issue #8's targets."""
+
     tp, ch, idle, rec = (data.get(k, {}) for k in ("throughput", "churn", "idle", "reclaim"))
     plan = data["plan"]
     ceil = tp.get("ceiling", {}).get("rps")
@@ -234,6 +236,7 @@ def render(data: dict[str, Any]) -> str:  # noqa: PLR0915
             f"| {t.label} | 2 vs 1 | RSS growth: peak {r['peak_growth']:+.1%}, "
             f"after reclaim {r['after_growth']:+.1%} ||||||"
         )
+    lines += ["", *(later or [])]
     lines += [
         "",
         "## Targets (issue #8): trio_mcp_http under hypercorn-trio",

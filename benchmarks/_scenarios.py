@@ -1,5 +1,6 @@
-"""The measurements: throughput and session churn (wrk), idle memory per session and the
-reclaiming of abandoned sessions (the Python load client); each starts its own server.
+"""The measurements: throughput on both wires, the input-required round trip and session churn
+(wrk), idle memory per session and the reclaiming of abandoned sessions (the Python load
+client); each starts its own server. Open streams and fan-out live in ``_fanout``.
 """
 
 from __future__ import annotations
@@ -19,43 +20,41 @@ if TYPE_CHECKING:
 
 def throughput(target: Target, plan: Plan) -> dict[str, Any]:
     """tools/call echo in one session (2025-11-25) on 16 connections."""
-    return _throughput(target, plan, modern=False)
+    return _throughput(target, plan, "legacy")
 
 
 def modern_throughput(target: Target, plan: Plan) -> dict[str, Any]:
     """tools/call echo on the 2026-07-28 wire (no session; ``_meta`` and headers per request)."""
-    return _throughput(target, plan, modern=True)
+    return _throughput(target, plan, "modern")
 
 
-def _throughput(target: Target, plan: Plan, *, modern: bool) -> dict[str, Any]:
+def input_round_trip(target: Target, plan: Plan) -> dict[str, Any]:
+    """tools/call of ``confirm`` on the 2026-07-28 wire: an ``input_required`` result asking
+    one elicitation, then the retry carrying the answer and the request state."""
+    return _throughput(target, plan, "input")
+
+
+def _throughput(target: Target, plan: Plan, wire: str) -> dict[str, Any]:
+    """``wire``: ``legacy`` (one session), ``modern`` or ``input`` (no session)."""
     with Server(target, plan) as srv:
         sid = "-"
         mode = wrk_mode(target, plan)
-        if modern and mode == "mcp":
-            mode = "modern"
+        if wire != "legacy" and mode != "fixed":
+            mode = wire
         elif target.kind != "ceiling":
             client = Client(srv.port)
             sid = client.open_session()
             client.close()
-        args = [sid, MODERN if modern else VERSION, mode]
+        args = [sid, VERSION if wire == "legacy" else MODERN, mode]
         warm = run_wrk("throughput.lua", srv.url, plan.warmup, args)
         c0, t0 = srv.cpu_seconds(), time.monotonic()
         w = run_wrk("throughput.lua", srv.url, plan.tp_duration, args)
         c1, t1 = srv.cpu_seconds(), time.monotonic()
         secs = w["duration_us"] / 1e6
-        errors = sum(
-            w[k]
-            for k in (
-                "mismatches",
-                "err_connect",
-                "err_read",
-                "err_write",
-                "err_status",
-                "err_timeout",
-            )
-        )
+        failures = ("mismatches", "err_connect", "err_read", "err_write", "err_status")
+        errors = sum(w[k] for k in (*failures, "err_timeout"))
         errors += warm["mismatches"] + warm["err_status"]
-        return {
+        result = {
             "banner": srv.banner,
             "requests": w["requests"],
             "checked": w["checked"],
@@ -67,6 +66,12 @@ def _throughput(target: Target, plan: Plan, *, modern: bool) -> dict[str, Any]:
             "errors": errors,
             "first_bad": w["first_bad"] or warm["first_bad"],
         }
+        if wire == "input":  # two requests per call: the first asks, the retry completes it
+            result["completed"] = w["completed"]
+            result["completed_per_s"] = w["completed"] / secs
+            result["cpu_ms_per_completed"] = (c1 - c0) * 1000 / max(1, w["completed"])
+            result["completed_per_cpu_s"] = w["completed"] / max(1e-9, c1 - c0)
+        return result
 
 
 def churn(target: Target, plan: Plan) -> dict[str, Any]:

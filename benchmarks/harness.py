@@ -6,14 +6,16 @@ started fresh for each measurement, bound to 127.0.0.1, and stopped (SIGTERM, th
 when its measurement ends; every load phase is bounded in time and count; the whole run has a
 deadline after which the remaining measurements are skipped.
 
-    python harness.py [--quick] [--only KEY,...] [--skip throughput,churn,idle]
+    python harness.py [--quick] [--only KEY,...] [--skip SECTION,...]
+    python harness.py --render results/latest.json   # the report and plots again, no run
     python harness.py --profile ours-sse [--scenario throughput|churn] [--duration S]
 """
 
 # This module holds the run plan and the orchestration (and is the entry point); the pieces
 # live beside it: _process (server processes), _load (the load client and wrk), _scenarios (the
-# measurements), _profile (py-spy and tracemalloc reports), _report (the report) and _targets
-# (constants and the servers under test). The docstring above is the --help text.
+# measurements), _fanout and _listeners (open streams and fan-out), _profile (py-spy and
+# tracemalloc reports), _report, _report_streams and _plots (the report) and _targets (constants
+# and the servers under test). The docstring above is the --help text.
 
 from __future__ import annotations
 
@@ -27,11 +29,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _fanout import streams
+from _plots import plot_all
 from _process import kill_all
 from _profile import profile
 from _report import loadavg, machine, missed, render, versions
-from _scenarios import churn, idle_memory, reclaim, throughput
-from _targets import IDLE_TARGETS, RESULTS, SESSION_TARGETS, TARGETS
+from _report_streams import second_edition, targets_15
+from _scenarios import churn, idle_memory, input_round_trip, modern_throughput, reclaim, throughput
+from _targets import (
+    IDLE_TARGETS,
+    INPUT_TARGETS,
+    MODERN_TARGETS,
+    RESULTS,
+    SESSION_TARGETS,
+    STREAM_TARGETS,
+    TARGETS,
+    Target,
+)
+
+SECTIONS = ("throughput", "modern", "input", "churn", "idle", "streams")
 
 
 @dataclass
@@ -45,18 +61,36 @@ class Plan:
     reclaim_n_sdk: int  # for the SDK (informational, and much slower to open)
     idle_timeout: float
     deadline: float  # seconds for the whole run
+    hold: float = 30.0  # seconds the open streams are held idle
+    stream_sizes: tuple[int, ...] = (1_000, 10_000)
+    stream_eras: tuple[str, ...] = ("legacy", "modern")
+    burst: int = 100  # updates raised back to back in a burst round
+    sdk_deliveries: int = 100_000  # the SDK's burst is cut to this many deliveries per round
     repeats: int = 1  # throughput and churn rounds (interleaved); the median one is reported
     profile_missed: bool = False  # profile our server where it misses a target (full mode)
     app: str = "demo"
     only: set[str] = field(default_factory=set)
     skip: set[str] = field(default_factory=set)
 
+    def burst_for(self, target: Target, listeners: int) -> int:
+        """The burst for ``listeners``: the SDK's is cut so that a round stays within about
+        half a minute (it spends about 250 us per delivery)."""
+        if target.kind != "sdk":
+            return self.burst
+        return max(1, min(self.burst, self.sdk_deliveries // listeners))
+
 
 def make_plan(args: argparse.Namespace) -> Plan:
     if args.quick:
-        plan = Plan(True, 1.0, 4.0, 4.0, (1_000,), 1_000, 1_000, 3.0, 165.0)
+        plan = Plan(True, 1.0, 3.0, 3.0, (1_000,), 1_000, 1_000, 3.0, 225.0, hold=3.0)
+        plan.stream_sizes, plan.stream_eras, plan.burst, plan.sdk_deliveries = (
+            (1_000,),
+            ("modern",),
+            20,
+            20_000,
+        )
     else:
-        plan = Plan(False, 2.0, 8.0, 8.0, (2_000, 10_000), 10_000, 2_000, 5.0, 870.0, repeats=3)
+        plan = Plan(False, 2.0, 6.0, 6.0, (2_000, 10_000), 10_000, 2_000, 5.0, 1_900.0, repeats=3)
     plan.app = args.app
     plan.profile_missed = not args.quick and not args.no_profile
     plan.only = set(filter(None, args.only.split(","))) if args.only else set()
@@ -71,9 +105,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="short runs (about 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short runs (under 4 minutes)")
     parser.add_argument("--only", default="", help="comma-separated target keys")
-    parser.add_argument("--skip", default="", help="comma-separated: throughput,churn,idle")
+    parser.add_argument("--skip", default="", help="comma-separated: " + ",".join(SECTIONS))
+    parser.add_argument("--render", metavar="JSON", help="rewrite the report from a results file")
     parser.add_argument(
         "--app",
         default="demo",
@@ -90,6 +125,10 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--out", default=str(RESULTS / "latest.md"))
     args = parser.parse_args()
+    if args.render:
+        data = json.loads(Path(args.render).read_text())
+        write_report(data, Path(args.out))
+        return 0
     plan = make_plan(args)
     (RESULTS / "logs").mkdir(parents=True, exist_ok=True)
     for old_log in (RESULTS / "logs").glob("*.log"):  # one run's server logs at a time
@@ -122,8 +161,11 @@ class _Run:
     def wanted(self, key: str) -> bool:
         return not self.plan.only or key in self.plan.only
 
-    def step(self, section: str, key: str, fn: Any, budget: float) -> None:
-        """Measure ``key`` with ``fn`` if ``budget`` seconds are left; record it in ``section``."""
+    def step(
+        self, section: str, key: str, fn: Any, budget: float, target: str | None = None
+    ) -> None:
+        """Measure ``target`` (default: ``key``) with ``fn`` if ``budget`` seconds are left;
+        record it in ``section`` under ``key``."""
         results = self.data.setdefault(section, {})
         remaining = self.remaining()
         if remaining < budget:
@@ -131,14 +173,14 @@ class _Run:
             if results.get(key) is None:
                 results[key] = {"error": "skipped (time budget)"}
             return
-        record(results, key, section, measure(section, key, fn, self.plan))
+        record(results, key, section, measure(section, key, fn, self.plan, target or key))
 
 
-def measure(section: str, key: str, fn: Any, plan: Plan) -> dict[str, Any]:
+def measure(section: str, key: str, fn: Any, plan: Plan, target: str) -> dict[str, Any]:
     """Run one measurement; an exception becomes the result's ``error`` (the run goes on)."""
     t0 = time.monotonic()
     try:
-        result: dict[str, Any] = fn(TARGETS[key], plan)
+        result: dict[str, Any] = fn(TARGETS[target], plan)
     except Exception as exc:  # record and go on: one broken server must not stop the run
         result = {"error": f"{type(exc).__name__}: {exc}"[:200]}
     brief = {
@@ -148,6 +190,14 @@ def measure(section: str, key: str, fn: Any, plan: Plan) -> dict[str, Any]:
     }
     print(f"[{time.monotonic() - t0:5.1f}s] {section} {key}: {brief}", flush=True)
     return result
+
+
+ROUND_METRICS = {  # section: the cost that picks the median round, and the rate reported
+    "throughput": ("cpu_ms_per_req", "rps"),
+    "modern": ("cpu_ms_per_req", "rps"),
+    "input": ("cpu_ms_per_completed", "completed_per_s"),
+    "churn": ("cpu_ms_per_session", "sessions_per_s"),
+}
 
 
 def record(results: dict[str, Any], key: str, section: str, result: dict[str, Any]) -> None:
@@ -161,8 +211,7 @@ def record(results: dict[str, Any], key: str, section: str, result: dict[str, An
             return
         results[key] = result
         return
-    cost = {"throughput": "cpu_ms_per_req", "churn": "cpu_ms_per_session"}.get(section)
-    metric = {"throughput": "rps", "churn": "sessions_per_s"}.get(section)
+    cost, metric = ROUND_METRICS.get(section, (None, None))
     if cost and metric:
         result = median_round(best, result, cost, metric)
     results[key] = result
@@ -186,17 +235,21 @@ def median_round(
 
 
 def measure_all(run: _Run) -> None:
-    """Throughput and churn (``plan.repeats`` interleaved rounds), then idle memory and reclaim."""
+    """The wrk measurements (``plan.repeats`` interleaved rounds), then idle memory and
+    reclaim, then open streams and fan-out."""
     plan = run.plan
+    tp_budget = plan.warmup + plan.tp_duration + 8
+    wrk_sections = [
+        ("throughput", TARGETS, throughput, tp_budget),
+        ("modern", MODERN_TARGETS, modern_throughput, tp_budget),
+        ("input", INPUT_TARGETS, input_round_trip, tp_budget),
+        ("churn", SESSION_TARGETS, churn, plan.warmup + plan.churn_duration + 8),
+    ]
     for _ in range(plan.repeats):
-        if "throughput" not in plan.skip:
-            for key in TARGETS:
-                if run.wanted(key):
-                    run.step("throughput", key, throughput, plan.warmup + plan.tp_duration + 8)
-        if "churn" not in plan.skip:
-            for key in SESSION_TARGETS:
-                if run.wanted(key):
-                    run.step("churn", key, churn, plan.warmup + plan.churn_duration + 8)
+        for section, keys, fn, budget in wrk_sections:
+            for key in keys:
+                if section not in plan.skip and run.wanted(key):
+                    run.step(section, key, fn, budget)
     if "idle" not in plan.skip:
         for key in IDLE_TARGETS:
             if run.wanted(key):
@@ -205,6 +258,27 @@ def measure_all(run: _Run) -> None:
             if run.wanted(key):
                 budget = 20 if plan.quick else (90 if TARGETS[key].kind == "ours" else 45)
                 run.step("reclaim", key, reclaim, budget)
+    if "streams" not in plan.skip:
+        for n in plan.stream_sizes:
+            for key in STREAM_TARGETS:
+                for era in plan.stream_eras:
+                    if run.wanted(key):
+                        run.step(
+                            "streams",
+                            f"{key} {era} {n}",
+                            lambda target, plan, era=era, n=n: streams(target, plan, era, n),
+                            _stream_budget(plan, TARGETS[key], era, n),
+                            target=key,
+                        )
+
+
+def _stream_budget(plan: Plan, target: Target, era: str, n: int) -> float:
+    """Seconds an open-stream measurement may need: opening (the SDK's session-era listeners
+    cost it about 10 ms each), the hold, and four fan-out rounds."""
+    per_open = 0.002 if target.kind == "ours" else (0.012 if era == "legacy" else 0.003)
+    per_delivery = 20e-6 if target.kind == "ours" else 300e-6
+    rounds = (3 * plan.burst_for(target, n) + 2) * n * per_delivery
+    return 10 + n * per_open + plan.hold + rounds
 
 
 def profile_missed(run: _Run) -> None:
@@ -232,17 +306,23 @@ def profile_missed(run: _Run) -> None:
         print(f"[{time.monotonic() - t0:5.1f}s] profile {key} {scenario}", flush=True)
 
 
-def write_report(run: _Run, out: Path) -> None:
-    """Write ``out`` (markdown) and its ``.json`` sibling, and print the markdown."""
+def finish(run: _Run) -> dict[str, Any]:
+    """The run's data with its closing facts."""
     data = run.data
     banner = data.get("throughput", {}).get("ours-sse", {}).get("banner", "")
     if "app=" in banner:
         data["ours_app"] = banner.split("app=")[1].split()[0]
     data["elapsed_s"] = time.monotonic() - run.began
     data["loadavg_end"] = loadavg()
+    return data
+
+
+def write_report(data: dict[str, Any], out: Path) -> None:
+    """Write ``out`` (markdown), its ``.json`` sibling and the plots; print the markdown."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(data))
+    data["plots"] = plot_all(data, out.parent)
     out.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str))
+    out.write_text(render(data, [*second_edition(data), *targets_15(data)]))
     print(out.read_text())
 
 
@@ -259,7 +339,7 @@ def run_all(plan: Plan, out: Path) -> int:
     measure_all(run)
     if plan.profile_missed:
         profile_missed(run)
-    write_report(run, out)
+    write_report(finish(run), out)
     return 0
 
 

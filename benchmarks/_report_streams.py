@@ -1,0 +1,253 @@
+# ruff: noqa: RUF001
+# (the report tables use the multiplication sign on purpose)
+"""The report's second-edition sections (issue #15): the 2026-07-28 wire, the input-required
+round trip, open streams and fan-out, the plots, and the verdicts on the issue's targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _plots import ratio_rows, stream_series
+from _report import fmt, ratio, verdict
+from _targets import TARGETS
+
+ERA_NAMES = {"legacy": "GET streams, 2025-11-25", "modern": "subscriptions/listen, 2026-07-28"}
+ROUND_NAMES = {
+    "single": "1 update",
+    "burst": "burst",
+    "burst_stalled": "burst, 1 stalled",
+    "single_stalled": "1 update, 1 stalled",
+}
+
+
+def second_edition(data: dict[str, Any]) -> list[str]:
+    """Every section of the second edition that the run has data for."""
+    lines: list[str] = []
+    for section, title in (
+        ("modern", "## 4. Throughput on the 2026-07-28 wire: no session, `tools/call` echo"),
+        (
+            "input",
+            "## 5. Input-required round trip (2026-07-28): `confirm` asks, the retry answers",
+        ),
+    ):
+        if data.get(section):
+            lines += [title, "", *_wire_table(data, section), ""]
+    if data.get("streams"):
+        lines += _streams(data)
+    if data.get("plots"):
+        lines += [
+            "## Plots",
+            "",
+            "Drawn by the harness from this file's data, beside it: "
+            + ", ".join(f"`{name}`" for name in data["plots"].values())
+            + " (shown on the documentation's benchmark page).",
+            "",
+        ]
+    return lines
+
+
+def _wire_table(data: dict[str, Any], section: str) -> list[str]:
+    rows = data[section]
+    ceiling = data.get("throughput", {}).get("ceiling", {})
+    is_input = section == "input"
+    if is_input:
+        head = (
+            "| server | completed calls/s | requests/s | × SDK hypercorn (wall / completed per "
+            "CPU s) | request p50 / p99 ms | server CPU ms per completed call | errors |"
+        )
+        lines = [
+            "Each call is two requests: the first answers `resultType: input_required` with "
+            "one elicitation and a `requestState`; the retry carries the answer and the state "
+            "and completes. Latency is per request (wrk).",
+            "",
+            head,
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+    else:
+        lines = [
+            "Per-request `_meta` (protocol version, client capabilities and info), "
+            "`Mcp-Method` and `Mcp-Name` headers, no session. Ceiling: the fixed-body app of "
+            "section 1 (the same on both wires).",
+            "",
+            "| server | req/s | % of ceiling (wall / CPU) | × SDK hypercorn, same mode "
+            "(wall / CPU) | p50 / p99 ms | p99 ÷ SDK's | server CPU ms/req | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+    for key, r in rows.items():
+        t = TARGETS[key]
+        if "error" in r:
+            lines.append(f"| {t.label} | failed: {r['error']} |||||||")
+            continue
+        sdk = rows.get(f"sdk-hypercorn-{t.mode}", {})
+        errors = f"{r['errors']} / {r['checked']} checked"
+        if is_input:
+            lines.append(
+                f"| {t.label} | {r['completed_per_s']:.0f} | {r['rps']:.0f} | "
+                f"{fmt(ratio(r['completed_per_s'], sdk.get('completed_per_s')), '.2f')} / "
+                f"{fmt(ratio(r['completed_per_cpu_s'], sdk.get('completed_per_cpu_s')), '.2f')}"
+                f" | {r['p50_ms']:.1f} / {r['p99_ms']:.1f} | {r['cpu_ms_per_completed']:.2f} "
+                f"| {errors} |"
+            )
+            continue
+        lines.append(
+            f"| {t.label} | {r['rps']:.0f} | {fmt(ratio(r['rps'], ceiling.get('rps')), '.0%')} / "
+            f"{fmt(ratio(ceiling.get('cpu_ms_per_req'), r['cpu_ms_per_req']), '.0%')} | "
+            f"{fmt(ratio(r['rps'], sdk.get('rps')), '.2f')} / "
+            f"{fmt(ratio(sdk.get('cpu_ms_per_req'), r['cpu_ms_per_req']), '.2f')} | "
+            f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} | "
+            f"{fmt(ratio(r['p99_ms'], sdk.get('p99_ms')), '.2f')} | "
+            f"{r['cpu_ms_per_req']:.2f} | {errors} |"
+        )
+    return lines
+
+
+def _streams(data: dict[str, Any]) -> list[str]:
+    plan = data["plan"]
+    lines = [
+        "## 6. Open streams and fan-out of `resources/updated`",
+        "",
+        f"N listeners, each its own connection, held open {plan.get('hold', 30):g} s: "
+        "session-era listeners initialize, subscribe (ours: `resources/subscribe`; the SDK, "
+        "which keeps no subscriptions: a `watch` tool call) and open the GET stream; "
+        "2026-07-28 listeners POST `subscriptions/listen` for the resource. RSS per stream = "
+        "(RSS with N open − RSS before) / N; idle CPU = server CPU over the hold / hold time; "
+        "keep-alives = streams that received bytes during the hold (ours sends a `:` comment "
+        "after 15 s of silence; the SDK sends none).",
+        "",
+        "| server | streams | opened / still open at end | KiB RSS per stream "
+        "| server CPU ms per open | idle CPU (share of a core) | got keep-alives | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in data["streams"].items():
+        key, era, n = name.split()
+        label = TARGETS[key].label
+        if "error" in r:
+            lines.append(f"| {label} | {ERA_NAMES[era]} × {int(n):,} | failed: {r['error']} ||||||")
+            continue
+        lines.append(
+            f"| {label} | {ERA_NAMES[era]} × {r['n']:,} | {r['opened']:,} / {r['open_at_end']:,} "
+            f"| {r['kib_per_stream']:.1f} | {r['cpu_ms_per_open']:.2f} | "
+            f"{r['idle_cpu_share']:.2%} | {r['keepalive_seen']:,} | {r['errors']} |"
+        )
+    lines += [
+        "",
+        "Fan-out: the server raises the updates (our server: `notify_resource_updated`; the "
+        "SDK: `send_resource_updated` to every watching session, or the listen streams' "
+        "notification) from its statistics port; time from the first raise until each "
+        "listener has all of them. Rounds in order: 1 update; a burst; then one listener that "
+        "stops reading joins (its window is filled by one more burst) and the rounds repeat. "
+        "The SDK's burst is cut to "
+        f"{plan.get('sdk_deliveries', 0):,} deliveries per round (about 250 µs each).",
+        "",
+        "| server | listeners | round | updates | p50 / p99 / max ms | server CPU µs "
+        "per delivery | lost | duplicated |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in data["streams"].items():
+        if "error" in r:
+            continue
+        key, era, _n = name.split()
+        for round_name, x in r["rounds"].items():
+            if "error" in x:
+                cells = f"failed: {x['error']} ||||"
+            else:
+                cells = (
+                    f"{x['count']} | {fmt(x['p50_ms'], '.0f')} / {fmt(x['p99_ms'], '.0f')} / "
+                    f"{fmt(x['max_ms'], '.0f')} | {x['cpu_us_per_delivery']:.1f} | {x['lost']} "
+                    f"| {x['duplicated']}"
+                )
+            lines.append(
+                f"| {TARGETS[key].label} | {ERA_NAMES[era]} × {r['n']:,} "
+                f"| {ROUND_NAMES[round_name]} | {cells} |"
+            )
+        stalled = r["stalled"]
+        lines.append(
+            f"| {TARGETS[key].label} | {ERA_NAMES[era]} × {r['n']:,} | the stalled listener, "
+            f"read at the end | {stalled['raised']} raised | {stalled['received']} received, "
+            f"{'cut by the server' if stalled['cut_by_server'] else 'still open'} |||"
+        )
+    return [*lines, ""]
+
+
+# -- the targets of issue #15 --------------------------------------------------------------------
+
+
+def targets_15(data: dict[str, Any]) -> list[str]:
+    """The issue's targets for our server under hypercorn-trio, each with figure and verdict."""
+    rows = [
+        "## Targets (issue #15): trio_mcp_http under hypercorn-trio",
+        "",
+        "Ratios are CPU-normalised (units per second of server CPU); the wall-clock figures "
+        "are in the tables above.",
+        "",
+        "| target | goal | measured | verdict |",
+        "|---|---|---|---|",
+    ]
+    ratios = {title: (sdk, ceiling) for title, sdk, ceiling in ratio_rows(data)}
+    for title, floor in (
+        ("2026-07-28, SSE", 0.85),
+        ("2026-07-28, JSON", 0.85),
+        ("session era, JSON", 0.90),
+        ("session era, SSE", 0.85),
+    ):
+        sdk, ceiling = ratios.get(title, (None, None))
+        rows.append(_row(f"{title}: × SDK (hypercorn-trio, same mode)", "≥ 3×", sdk, 3, "×"))
+        rows.append(_row(f"{title}: of the ceiling", f"≥ {floor:.0%}", ceiling, floor, "%"))
+    sdk, _ = ratios.get("input-required round trip", (None, None))
+    rows.append(_row("input-required: completed calls per CPU s × SDK", "≥ 3×", sdk, 3, "×"))
+    for section, mode in (("throughput", "sse"), ("throughput", "json"), ("modern", "sse")):
+        ours = data.get(section, {}).get(f"ours-{mode}", {}).get("p99_ms")
+        sdk_p99 = data.get(section, {}).get(f"sdk-hypercorn-{mode}", {}).get("p99_ms")
+        share = ratio(ours, sdk_p99)
+        what = f"{'session era' if section == 'throughput' else '2026-07-28'}, {mode.upper()}"
+        rows.append(
+            f"| p99 under load ÷ SDK's, {what} | ≤ 1/3 | {fmt(share, '.2f')} "
+            f"({fmt(ours, '.1f')} vs {fmt(sdk_p99, '.1f')} ms) "
+            f"| {verdict(None if share is None else share <= 1 / 3)} |"
+        )
+    rows += _stream_targets(data)
+    return [*rows, ""]
+
+
+def _row(what: str, goal: str, value: float | None, floor: float, unit: str) -> str:
+    shown = fmt(value, ".0%") if unit == "%" else f"{fmt(value, '.2f')}×"
+    return f"| {what} | {goal} | {shown} | {verdict(None if value is None else value >= floor)} |"
+
+
+def _stream_targets(data: dict[str, Any]) -> list[str]:
+    rows = []
+    for era in ("legacy", "modern"):
+        results = stream_series(data, era).get("ours-sse", [])
+        if not results:
+            continue
+        largest = results[-1]
+        n, kib, idle = largest["n"], largest["kib_per_stream"], largest["idle_cpu_share"]
+        name = ERA_NAMES[era]
+        rows.append(
+            f"| {name}: RSS per open stream at {n:,} | ≤ 8 KiB | {kib:.1f} KiB "
+            f"| {verdict(kib <= 8 if n >= 10_000 else None)} |"
+        )
+        rows.append(
+            f"| {name}: idle CPU with {n:,} open | < 2% of a core | {idle:.2%} "
+            f"| {verdict(idle < 0.02 if n >= 10_000 else None)} |"
+        )
+        rows.append(
+            f"| {name}: all {n:,} streams open at the end | all | {largest['open_at_end']:,} "
+            f"| {verdict(largest['open_at_end'] == n)} |"
+        )
+        single, burst = largest["rounds"]["single_stalled"], largest["rounds"]["burst_stalled"]
+        for what, x in (("1 update", single), (f"burst of {burst['count']}", burst)):
+            judged = n >= 10_000  # the targets are set at 10,000 listeners
+            late = x["max_ms"] is None or x["max_ms"] > 250
+            rows.append(
+                f"| {name}: fan-out to {n:,}, {what}, 1 stalled: last delivery | ≤ 250 ms "
+                f"| {fmt(x['max_ms'], '.0f')} ms | {verdict(not late if judged else None)} |"
+            )
+            cost = x["cpu_us_per_delivery"]
+            rows.append(
+                f"| {name}: fan-out to {n:,}, {what}, 1 stalled: CPU per delivery | ≤ 20 µs "
+                f"| {cost:.1f} µs | {verdict(cost <= 20 if judged else None)} |"
+            )
+        lost = sum(x["lost"] + x["duplicated"] for r in results for x in r["rounds"].values())
+        rows.append(f"| {name}: lost + duplicated, all rounds | 0 | {lost} | {verdict(not lost)} |")
+    return rows
