@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from _load import Client, open_sessions, run_wrk, wrk_mode
 from _process import Server
 from _scenarios import warm_sessions
-from _targets import LOAD_CPU, PY, RESULTS, ROOT, VERSION, Target
+from _targets import LOAD_CPU, MODERN, PY, RESULTS, ROOT, VERSION, Target
 
 if TYPE_CHECKING:
     from harness import Plan
@@ -109,6 +109,8 @@ def profile(
                 sid = client.open_session()
                 client.close()
             script, args = "throughput.lua", [sid, VERSION, wrk_mode(target, plan)]
+        elif scenario in ("modern", "input"):  # the 2026-07-28 wire: no session
+            script, args = "throughput.lua", ["-", MODERN, scenario]
         else:
             script, args = "churn.lua", [VERSION, wrk_mode(target, plan)]
         result: dict[str, Any] = {}

@@ -8,7 +8,7 @@ deadline after which the remaining measurements are skipped.
 
     python harness.py [--quick] [--only KEY,...] [--skip SECTION,...]
     python harness.py --render results/latest.json   # the report and plots again, no run
-    python harness.py --profile ours-sse [--scenario throughput|churn] [--duration S]
+    python harness.py --profile ours-sse [--scenario throughput|modern|input|churn|idle]
 """
 
 # This module holds the run plan and the orchestration (and is the entry point); the pieces
@@ -116,7 +116,11 @@ def main() -> int:
         help="what serve_ours.py serves (default: the demo server)",
     )
     parser.add_argument("--profile", metavar="TARGET", help="profile one target with py-spy")
-    parser.add_argument("--scenario", default="throughput", choices=["throughput", "churn", "idle"])
+    parser.add_argument(
+        "--scenario",
+        default="throughput",
+        choices=["throughput", "modern", "input", "churn", "idle"],
+    )
     parser.add_argument(
         "--no-profile",
         action="store_true",
