@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import resource
 import signal
 import sys
 import time
@@ -134,6 +135,7 @@ def main() -> int:
         write_report(data, Path(args.out))
         return 0
     plan = make_plan(args)
+    raise_file_limit(2 * max(plan.stream_sizes) + 1_000)
     (RESULTS / "logs").mkdir(parents=True, exist_ok=True)
     for old_log in (RESULTS / "logs").glob("*.log"):  # one run's server logs at a time
         old_log.unlink()
@@ -146,6 +148,17 @@ def main() -> int:
         return run_all(plan, Path(args.out))
     finally:
         kill_all()
+
+
+def raise_file_limit(wanted: int) -> None:
+    """Raise this process's descriptor limit (the servers inherit it) for the open streams:
+    each listener is a socket here and one in the server."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+        if limit < wanted:
+            print(f"warning: descriptor limit {limit} < {wanted}: streams will fail", flush=True)
 
 
 # -- orchestration -------------------------------------------------------------------------------
