@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from _report import ratio
+
 PLOTS = {
     "ratios": "plot-ratios.png",
     "fanout": "plot-fanout-latency.png",
@@ -60,12 +62,12 @@ def ratio_rows(data: dict[str, Any]) -> list[tuple[str, float | None, float | No
         ("2026-07-28, JSON", "modern", "json"),
     ):
         ours, sdk = cpu(section, f"ours-{mode}"), cpu(section, f"sdk-hypercorn-{mode}")
-        rows.append((title, _div(sdk, ours), _div(ceiling, ours)))
+        rows.append((title, ratio(sdk, ours), ratio(ceiling, ours)))
     field = "cpu_ms_per_completed"
     rows.append(
         (
             "input-required round trip",
-            _div(cpu("input", "sdk-hypercorn-sse", field), cpu("input", "ours-sse", field)),
+            ratio(cpu("input", "sdk-hypercorn-sse", field), cpu("input", "ours-sse", field)),
             None,
         )
     )
@@ -73,15 +75,11 @@ def ratio_rows(data: dict[str, Any]) -> list[tuple[str, float | None, float | No
     rows.append(
         (
             "session churn",
-            _div(cpu("churn", "sdk-hypercorn-sse", field), cpu("churn", "ours-sse", field)),
+            ratio(cpu("churn", "sdk-hypercorn-sse", field), cpu("churn", "ours-sse", field)),
             None,
         )
     )
     return rows
-
-
-def _div(a: float | None, b: float | None) -> float | None:
-    return None if a is None or not b else a / b
 
 
 def _ratios(plt: Any, data: dict[str, Any]) -> Any:
@@ -126,13 +124,18 @@ def stream_series(data: dict[str, Any], era: str) -> dict[str, list[dict[str, An
     return series
 
 
+def _eras(data: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """{era: its stream series} for the eras that have results."""
+    return {era: s for era in ("legacy", "modern") if (s := stream_series(data, era))}
+
+
 def _fanout(plt: Any, data: dict[str, Any]) -> Any:
-    eras = [era for era in ("legacy", "modern") if stream_series(data, era)]
+    eras = _eras(data)
     if not eras:
         return None
     fig, axes = plt.subplots(1, len(eras), figsize=(5 * len(eras), 3.6), squeeze=False)
-    for ax, era in zip(axes[0], eras, strict=True):
-        for key, results in stream_series(data, era).items():
+    for ax, (era, series) in zip(axes[0], eras.items(), strict=True):
+        for key, results in series.items():
             for round_name, style in (("single_stalled", "-"), ("burst_stalled", ":")):
                 points = [
                     (r["n"], r["rounds"][round_name]["max_ms"])
@@ -163,12 +166,13 @@ def _fanout(plt: Any, data: dict[str, Any]) -> Any:
 
 
 def _rss(plt: Any, data: dict[str, Any]) -> Any:
-    eras = [era for era in ("legacy", "modern") if stream_series(data, era)]
+    eras = _eras(data)
     if not eras:
         return None
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for era, style in zip(eras, ("--", "-"), strict=False):
-        for key, results in stream_series(data, era).items():
+    for era, series in eras.items():
+        style = "--" if era == "legacy" else "-"
+        for key, results in series.items():
             xs = [0] + [r["opened"] for r in results]
             ys = [(results[0]["rss0_kib"]) / 1024] + [r["rss_open_kib"] / 1024 for r in results]
             ax.plot(

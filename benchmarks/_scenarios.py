@@ -51,8 +51,17 @@ def _throughput(target: Target, plan: Plan, wire: str) -> dict[str, Any]:
         w = run_wrk("throughput.lua", srv.url, plan.tp_duration, args)
         c1, t1 = srv.cpu_seconds(), time.monotonic()
         secs = w["duration_us"] / 1e6
-        failures = ("mismatches", "err_connect", "err_read", "err_write", "err_status")
-        errors = sum(w[k] for k in (*failures, "err_timeout"))
+        errors = sum(
+            w[k]
+            for k in (
+                "mismatches",
+                "err_connect",
+                "err_read",
+                "err_write",
+                "err_status",
+                "err_timeout",
+            )
+        )
         errors += warm["mismatches"] + warm["err_status"]
         result = {
             "banner": srv.banner,
