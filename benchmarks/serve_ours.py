@@ -103,6 +103,7 @@ async def main(args: argparse.Namespace) -> None:
         idle_timeout=args.idle_timeout or None,
         json_response=args.json_response,
         max_sessions=args.max_sessions,
+        max_exchanges=args.max_exchanges,
     )
     token = trio.lowlevel.current_trio_token()
     with trio.move_on_after(args.max_seconds):
@@ -141,6 +142,12 @@ if __name__ == "__main__":
     parser.add_argument("--json-response", action="store_true")
     parser.add_argument("--idle-timeout", type=float, default=1800.0, help="0 = never")
     parser.add_argument("--max-sessions", type=int, default=100_000)
+    parser.add_argument(
+        "--max-exchanges",
+        type=int,
+        default=100_000,
+        help="2026-07-28 requests in flight (10,000 listen streams + the stalled one + triggers)",
+    )
     parser.add_argument("--app", default="demo", choices=["demo", "bench", "tiny"])
     parser.add_argument("--max-seconds", type=float, default=600.0)
     parser.add_argument(

@@ -8,6 +8,7 @@ import trio
 import trio.testing
 
 from trio_mcp_http._transport.connection import Connection
+from trio_mcp_http._transport.keepalive import KeepaliveClock
 from trio_mcp_http._transport.writer import write_sse
 
 
@@ -33,7 +34,9 @@ async def test_answered_post_stream_is_one_body_of_known_length_and_no_watcher()
     for frame in (b"a", b"b", b"c"):
         connection.push(frame)
     connection.close()
-    assert await write_sse(asgi.send, asgi.receive, connection, [], 15, quick_answer=True)
+    assert await write_sse(
+        asgi.send, asgi.receive, connection, [], KeepaliveClock(15), quick_answer=True
+    )
     assert asgi.sent == [
         {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"3")]},
         {"type": "http.response.body", "body": b"abc"},
@@ -46,7 +49,9 @@ async def test_keepalive_comments_then_frames_then_clean_end(
 ) -> None:
     asgi = FakeAsgi()
     connection = Connection(8)
+    keepalives = KeepaliveClock(15)
     async with trio.open_nursery() as nursery:
+        await nursery.start(keepalives.run)
 
         async def produce() -> None:
             await trio.sleep(40)
@@ -55,7 +60,9 @@ async def test_keepalive_comments_then_frames_then_clean_end(
             connection.close()
 
         nursery.start_soon(produce)
-        assert await write_sse(asgi.send, asgi.receive, connection, [], 15)
+        assert await write_sse(asgi.send, asgi.receive, connection, [], keepalives)
+        assert len(keepalives) == 0  # the ended stream is disarmed
+        nursery.cancel_scope.cancel()
     bodies = [(m["body"], m["more_body"]) for m in asgi.sent[1:]]
     assert bodies == [
         (b": keep-alive\n\n", True),
@@ -73,7 +80,7 @@ async def test_disconnect_cuts_the_stream_without_an_end(
     connection = Connection(8)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_disconnect_later, asgi)
-        assert not await write_sse(asgi.send, asgi.receive, connection, [], 15)
+        assert not await write_sse(asgi.send, asgi.receive, connection, [], KeepaliveClock(15))
     assert connection.aborted
     assert all(m.get("more_body", True) for m in asgi.sent[1:])
 
@@ -102,6 +109,6 @@ async def test_stream_answered_while_its_headers_go_out_needs_no_watcher_either(
             connection.push(b"a")
             connection.close()
 
-    assert await write_sse(send, asgi.receive, connection, [], 15)
+    assert await write_sse(send, asgi.receive, connection, [], KeepaliveClock(15))
     assert asgi.sent[1:] == [{"type": "http.response.body", "body": b"a", "more_body": False}]
     assert asgi.receives == 0

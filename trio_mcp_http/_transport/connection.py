@@ -40,8 +40,9 @@ class Connection:
         "_capacity",
         "_closed",
         "_frames",
+        "_keepalive",
         "_reaper",
-        "_wakeup",
+        "_waiter",
         "_writer_scope",
         "aborted",
         "peer",
@@ -53,7 +54,8 @@ class Connection:
     ) -> None:
         self._capacity = capacity
         self._frames: list[bytes] = []
-        self._wakeup: trio.Event | None = None
+        self._waiter: trio.lowlevel.Task | None = None
+        self._keepalive = False
         self._writer_scope: trio.CancelScope | None = None
         self._closed = False
         self.aborted = False
@@ -101,18 +103,37 @@ class Connection:
         frames, self._frames = self._frames, []
         return frames, self._closed
 
+    def keepalive_due(self) -> None:
+        """The stream has been silent for the keep-alive interval (see :mod:`.keepalive`)."""
+        self._keepalive = True
+        self._wake()
+
+    def take_keepalive(self) -> bool:
+        """Whether a keep-alive comment is due (clearing it)."""
+        due, self._keepalive = self._keepalive, False
+        return due
+
     async def wait(self) -> None:
-        """Wait until a frame is queued or the connection closes."""
-        if self._frames or self._closed:
+        """Wait until a frame is queued, a keep-alive is due, or the connection closes.
+
+        The writer parks itself (no event object per wait: a long-lived stream's waits would
+        otherwise each leave garbage for the collector's oldest generation).
+        """
+        if self._frames or self._closed or self._keepalive:
             await trio.lowlevel.checkpoint()
             return
-        self._wakeup = trio.Event()
-        await self._wakeup.wait()
+        self._waiter = trio.lowlevel.current_task()
+        await trio.lowlevel.wait_task_rescheduled(self._abort_wait)
+
+    def _abort_wait(self, _: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
+        self._waiter = None
+        return trio.lowlevel.Abort.SUCCEEDED
 
     def _wake(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup.set()
-            self._wakeup = None
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            trio.lowlevel.reschedule(waiter)
 
     def close(self) -> None:
         """End the response cleanly after the frames already queued."""

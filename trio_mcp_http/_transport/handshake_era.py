@@ -250,7 +250,7 @@ class HandshakeEra:
             headers,
             receive,
             send,
-            keepalive_interval=self.config.keepalive_interval,
+            keepalives=self.manager.keepalives,
             stream=stream,
             quick_answer=quick_answer,
         )

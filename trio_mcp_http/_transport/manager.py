@@ -17,6 +17,7 @@ import trio
 
 from .._application import application_serving, application_statistics
 from .._core.versions import revision as find_revision
+from .keepalive import KeepaliveClock
 from .reaper import Reaper
 from .session import CloseReason, Session
 from .session_store import Persistence
@@ -108,6 +109,7 @@ class SessionManager:
         # Stateless exchanges in flight (they end with their request).
         self._exchanges: dict[Session, None] = {}
         self._nursery: trio.Nursery | None = None
+        self._service_tasks = 0  # the reaper, the keep-alive clock, ... (not session tasks)
         self._draining = False
         #: Set when :meth:`drain` begins: long streams (listen) end themselves.
         self.draining = trio.Event()
@@ -117,6 +119,8 @@ class SessionManager:
         self._closed: dict[str, int] = {}
         #: Enforces the write deadline of ending SSE connections (runs in :meth:`run`).
         self._reaper = Reaper(config.write_timeout)
+        #: Tells silent SSE streams when their keep-alive comment is due (runs in :meth:`run`).
+        self.keepalives = KeepaliveClock(config.keepalive_interval)
         #: Saves sessions to ``config.session_store`` and restores them (runs in :meth:`run`).
         self._persistence = (
             None
@@ -145,11 +149,15 @@ class SessionManager:
             try:
                 async with trio.open_nursery() as nursery:
                     await nursery.start(self._reaper.run)
+                    await nursery.start(self.keepalives.run)
+                    self._service_tasks = 2
                     if self._persistence is not None:
                         nursery.start_soon(self._persistence.run)
+                        self._service_tasks += 1
                     events_run = getattr(self.config.event_store, "run", None)
                     if callable(events_run):  # a store that writes behind (RedisEventStore)
                         nursery.start_soon(events_run)
+                        self._service_tasks += 1
                     self._nursery = nursery
                     task_status.started(self)
                     await trio.sleep_forever()
@@ -343,7 +351,9 @@ class SessionManager:
             requests_in_flight=self._requests_in_flight,
             sessions_opened=self._opened,
             sessions_closed=dict(self._closed),
-            session_tasks=0 if self._nursery is None else len(self._nursery.child_tasks) - 1,
+            session_tasks=0
+            if self._nursery is None
+            else len(self._nursery.child_tasks) - self._service_tasks,
             http_requests=traffic.http_requests,
             exchanges=len(self._exchanges),
             sessions_restored=0 if self._persistence is None else self._persistence.restored,

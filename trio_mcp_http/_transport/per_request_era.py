@@ -143,7 +143,7 @@ class PerRequestEra:
             SSE_HEADERS,
             receive,
             send,
-            keepalive_interval=self.config.keepalive_interval,
+            keepalives=self.manager.keepalives,
             quick_answer=False,
         )
         if not clean:  # closing the response stream cancels the request

@@ -17,6 +17,7 @@ from .._core.sse import encode_comment
 if TYPE_CHECKING:
     from .asgi_types import ASGIReceive, ASGISend
     from .connection import Connection
+    from .keepalive import KeepaliveClock
     from .sinks import SseStream
     from .traffic import Traffic
 
@@ -38,22 +39,23 @@ async def write_sse(
     receive: ASGIReceive,
     connection: Connection,
     headers: list[tuple[bytes, bytes]],
-    keepalive_interval: float,
+    keepalives: KeepaliveClock,
     *,
     quick_answer: bool = False,
 ) -> bool:
     """Write one SSE response: the only code that calls ``send()`` for it.
 
     A watcher task awaits ``receive()`` for ``http.disconnect`` (never polled), and a
-    ``:`` comment goes out after each ``keepalive_interval`` of silence. Frames queued together
-    are written in one chunk.
+    ``:`` comment goes out after each interval of silence (``keepalives`` tells when). Frames
+    queued together are written in one chunk.
 
     Args:
         send: The ASGI ``send``.
         receive: The ASGI ``receive`` (only the disconnect watcher calls it).
         connection: The queue of frames to write.
         headers: Response headers.
-        keepalive_interval: Seconds of silence before a ``:`` comment goes out.
+        keepalives: The clock that tells this stream when a ``:`` comment is due (it must be
+            running for comments to go out).
         quick_answer: The stream answers a POST: give its handler two scheduling rounds, and
             if it has answered by then, send the whole stream as one body of known length.
 
@@ -70,13 +72,24 @@ async def write_sse(
             connection.after_send()
 
     async def put_queued() -> bool:
-        """Write everything queued in one chunk (with the end, if it came); True once ended."""
+        """Write what is queued (one chunk, with the end if it came) or the comment due.
+
+        Returns:
+            Whether the response has ended.
+        """
         frames, ended = connection.take()
+        keepalive = connection.take_keepalive()
         if connection.aborted:
             return True
         if frames or ended:
             body = frames[0] if len(frames) == 1 else b"".join(frames)
             await put({"type": "http.response.body", "body": body, "more_body": not ended})
+        elif keepalive:
+            await put({"type": "http.response.body", "body": _KEEPALIVE, "more_body": True})
+        else:
+            return False
+        keepalives.arm(connection)
+        connection.take_keepalive()  # one that fell due during a slow write is not owed now
         return ended
 
     # Fast path: a request answered within two scheduling rounds (most tool calls) is sent as
@@ -97,20 +110,21 @@ async def write_sse(
     if frames and not connection.aborted:
         body = frames[0] if len(frames) == 1 else b"".join(frames)
         await put({"type": "http.response.body", "body": body, "more_body": True})
-    if await put_queued():
-        return not connection.aborted
-    async with trio.open_nursery() as nursery:
-        connection.bind_writer(nursery.cancel_scope)
-        nursery.start_soon(_watch_disconnect, receive, connection)
-        while True:
-            with trio.move_on_after(keepalive_interval) as quiet:
+    keepalives.arm(connection)
+    try:
+        if await put_queued():
+            return not connection.aborted
+        async with trio.open_nursery() as nursery:
+            connection.bind_writer(nursery.cancel_scope)
+            nursery.start_soon(_watch_disconnect, receive, connection)
+            while True:
                 await connection.wait()
-            if quiet.cancelled_caught:
-                await put({"type": "http.response.body", "body": _KEEPALIVE, "more_body": True})
-            elif await put_queued():
-                break
-        nursery.cancel_scope.cancel()
-    return not connection.aborted
+                if await put_queued():
+                    break
+            nursery.cancel_scope.cancel()
+        return not connection.aborted
+    finally:
+        keepalives.disarm(connection)
 
 
 async def serve_stream(
@@ -120,7 +134,7 @@ async def serve_stream(
     receive: ASGIReceive,
     send: ASGISend,
     *,
-    keepalive_interval: float,
+    keepalives: KeepaliveClock,
     stream: SseStream | None = None,
     quick_answer: bool = True,
 ) -> bool:
@@ -136,7 +150,7 @@ async def serve_stream(
                 receive,
                 connection,
                 list(headers),
-                keepalive_interval,
+                keepalives,
                 quick_answer=quick_answer,
             )
         finally:
