@@ -20,11 +20,12 @@ if TYPE_CHECKING:
     from harness import Plan
 
 
-def streams(target: Target, plan: Plan, era: str, n: int) -> dict[str, Any]:
-    """``n`` listeners of ``era`` (``legacy``: GET streams; ``modern``: subscriptions/listen)."""
+def streams(target: Target, plan: Plan, era: str, n: int, budget: float) -> dict[str, Any]:
+    """``n`` listeners of ``era`` (``legacy``: GET streams; ``modern``: subscriptions/listen);
+    the server lives at most ``budget`` seconds (plus a margin)."""
     burst = plan.burst_for(target, n)
     subscribe_with = "subscribe" if target.kind == "ours" else "watch"
-    with Server(target, plan) as srv:
+    with Server(target, plan, max_seconds=budget + 120) as srv:
         fleet = Fleet()
         stalled: socket.socket | None = None
         try:

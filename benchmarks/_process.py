@@ -30,6 +30,35 @@ def free_port() -> int:
 _LIVE: set[subprocess.Popen[bytes]] = set()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def start_process(argv: list[str], log: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start a process in its own session (so that it and its children can be stopped
+    together); ``kill_all`` ends it if nothing else does."""
+    proc = subprocess.Popen(argv, stderr=log, start_new_session=True, **kwargs)
+    _LIVE.add(proc)
+    return proc
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to its process group, then SIGKILL after 5 s."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    _LIVE.discard(proc)
+
+
 class Server:
     """One server process pinned to the server CPU; ``stop()`` always ends it."""
 
@@ -39,7 +68,9 @@ class Server:
         plan: Plan,
         idle_timeout: float = 1800.0,
         extra_args: tuple[str, ...] = (),
+        max_seconds: float = 300.0,
     ) -> None:
+        """Start ``target``; it also exits by itself after ``max_seconds``."""
         self.target = target
         self.port = free_port()
         self.stats_port = free_port()
@@ -48,17 +79,14 @@ class Server:
             "taskset",
             "-c",
             SERVER_CPU,
-            *target.argv(self.port, self.stats_port, idle_timeout, plan.app),
+            *target.argv(self.port, self.stats_port, idle_timeout, plan.app, max_seconds),
             *extra_args,
         ]
         RESULTS.mkdir(exist_ok=True)
         self.log = open(RESULTS / "logs" / f"{target.key}.log", "ab")  # noqa: SIM115
         self.log.write(f"\n=== {time.strftime('%H:%M:%S')} {' '.join(argv)}\n".encode())
         self.log.flush()
-        self.proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=self.log, start_new_session=True, cwd=HERE
-        )
-        _LIVE.add(self.proc)
+        self.proc = start_process(argv, self.log, stdout=subprocess.PIPE, cwd=HERE)
         self.pid = self.proc.pid  # taskset execs the interpreter: same pid
         self.banner = self._wait_ready(40.0)
 
@@ -83,9 +111,7 @@ class Server:
         return found[0]
 
     def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return cpu_seconds(self.pid)
 
     def rss_kib(self) -> int:
         with open(f"/proc/{self.pid}/status") as f:
@@ -112,16 +138,7 @@ class Server:
             conn.close()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        _LIVE.discard(self.proc)
+        stop_process(self.proc)
 
     def __enter__(self) -> Server:
         return self

@@ -34,6 +34,7 @@ def second_edition(data: dict[str, Any]) -> list[str]:
             lines += [title, "", *_wire_table(data, section), ""]
     if data.get("streams"):
         lines += _streams(data)
+    lines += _proxy(data)
     if data.get("plots"):
         lines += [
             "## Plots",
@@ -251,3 +252,43 @@ def _stream_targets(data: dict[str, Any]) -> list[str]:
         lost = sum(x["lost"] + x["duplicated"] for r in results for x in r["rounds"].values())
         rows.append(f"| {name}: lost + duplicated, all rounds | 0 | {lost} | {verdict(not lost)} |")
     return rows
+
+
+def _proxy(data: dict[str, Any]) -> list[str]:
+    """Section 7: HAProxy in front of two workers against one worker direct."""
+    result = data.get("proxy", {}).get("ours-sse")
+    if not result:
+        return []
+    lines = [
+        "## 7. Proxy overhead: HAProxy in front of two workers (2026-07-28 `tools/call` echo)",
+        "",
+        "The same wrk load (16 connections, every answer checked) straight to one worker, "
+        "then through HAProxy (one thread, round-robin) to two workers; every process on the "
+        "server CPU, so CPU per request is the figure to compare (each process's CPU over the "
+        "measured run; the workers' split of their CPU shows the balance).",
+        "",
+    ]
+    if "error" in result:
+        return [*lines, f"failed: {result['error']}", ""]
+    direct, proxied = result["direct"], result["proxied"]
+    d_us = direct["cpu_ms_per_req"] * 1000
+    p_us = proxied["cpu_ms_per_req"] * 1000
+    lines += [
+        "| path | requests/s | p50 / p99 ms | CPU µs per request: total "
+        "| of it HAProxy | of it workers | workers' CPU split | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| direct, 1 worker | {direct['rps']:.0f} "
+        f"| {direct['p50_ms']:.1f} / {direct['p99_ms']:.1f} | {d_us:.0f} | — | {d_us:.0f} "
+        f"| — | {direct['errors']} |",
+        f"| {proxied['haproxy']}, 2 workers | {proxied['rps']:.0f} "
+        f"| {proxied['p50_ms']:.1f} / {proxied['p99_ms']:.1f} | {p_us:.0f} "
+        f"| {proxied['proxy_us_per_req']:.0f} | {proxied['workers_us_per_req']:.0f} "
+        f"| {' / '.join(f'{x:.0%}' for x in proxied['worker_cpu_split'])} "
+        f"| {proxied['errors']} |",
+        "",
+        f"Through the proxy a request costs {fmt(ratio(p_us, d_us), '.2f')}× the CPU of a "
+        f"direct one ({p_us - d_us:+.0f} µs: HAProxy's {proxied['proxy_us_per_req']:.0f} µs, "
+        f"the workers' {proxied['workers_us_per_req'] - d_us:+.0f} µs).",
+        "",
+    ]
+    return lines

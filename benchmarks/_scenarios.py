@@ -15,6 +15,8 @@ from _process import Server
 from _targets import MODERN, VERSION, Target
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from harness import Plan
 
 
@@ -46,41 +48,41 @@ def _throughput(target: Target, plan: Plan, wire: str) -> dict[str, Any]:
             sid = client.open_session()
             client.close()
         args = [sid, VERSION if wire == "legacy" else MODERN, mode]
-        warm = run_wrk("throughput.lua", srv.url, plan.warmup, args)
-        c0, t0 = srv.cpu_seconds(), time.monotonic()
-        w = run_wrk("throughput.lua", srv.url, plan.tp_duration, args)
-        c1, t1 = srv.cpu_seconds(), time.monotonic()
-        secs = w["duration_us"] / 1e6
-        errors = sum(
-            w[k]
-            for k in (
-                "mismatches",
-                "err_connect",
-                "err_read",
-                "err_write",
-                "err_status",
-                "err_timeout",
-            )
-        )
-        errors += warm["mismatches"] + warm["err_status"]
-        result = {
-            "banner": srv.banner,
-            "requests": w["requests"],
-            "checked": w["checked"],
-            "rps": w["requests"] / secs,
-            "p50_ms": w["lat_p50_us"] / 1000,
-            "p99_ms": w["lat_p99_us"] / 1000,
-            "cpu_ms_per_req": (c1 - c0) * 1000 / max(1, w["requests"]),
-            "server_cpu_util": (c1 - c0) / (t1 - t0),
-            "errors": errors,
-            "first_bad": w["first_bad"] or warm["first_bad"],
-        }
+        result = {"banner": srv.banner, **timed_wrk(srv.url, plan, args, srv.cpu_seconds)}
         if wire == "input":  # two requests per call: the first asks, the retry completes it
-            result["completed"] = w["completed"]
-            result["completed_per_s"] = w["completed"] / secs
-            result["cpu_ms_per_completed"] = (c1 - c0) * 1000 / max(1, w["completed"])
-            result["completed_per_cpu_s"] = w["completed"] / max(1e-9, c1 - c0)
+            cpu_s, secs = result["cpu_s"], result["duration_s"]
+            result["completed_per_s"] = result["completed"] / secs
+            result["cpu_ms_per_completed"] = cpu_s * 1000 / max(1, result["completed"])
+            result["completed_per_cpu_s"] = result["completed"] / max(1e-9, cpu_s)
         return result
+
+
+def timed_wrk(url: str, plan: Plan, args: list[str], cpu: Callable[[], float]) -> dict[str, Any]:
+    """A warm-up, then the measured wrk run of ``throughput.lua`` at ``url``; ``cpu``: the
+    server side's CPU seconds so far (one process or several)."""
+    warm = run_wrk("throughput.lua", url, plan.warmup, args)
+    c0, t0 = cpu(), time.monotonic()
+    w = run_wrk("throughput.lua", url, plan.tp_duration, args)
+    c1, t1 = cpu(), time.monotonic()
+    secs = w["duration_us"] / 1e6
+    errors = sum(w[k] for k in WRK_ERRORS) + warm["mismatches"] + warm["err_status"]
+    return {
+        "requests": w["requests"],
+        "checked": w["checked"],
+        "completed": w.get("completed", 0),
+        "duration_s": secs,
+        "cpu_s": c1 - c0,
+        "rps": w["requests"] / secs,
+        "p50_ms": w["lat_p50_us"] / 1000,
+        "p99_ms": w["lat_p99_us"] / 1000,
+        "cpu_ms_per_req": (c1 - c0) * 1000 / max(1, w["requests"]),
+        "server_cpu_util": (c1 - c0) / (t1 - t0),
+        "errors": errors,
+        "first_bad": w["first_bad"] or warm["first_bad"],
+    }
+
+
+WRK_ERRORS = ("mismatches", "err_connect", "err_read", "err_write", "err_status", "err_timeout")
 
 
 def churn(target: Target, plan: Plan) -> dict[str, Any]:

@@ -31,9 +31,11 @@ class Target:
     extra: tuple[str, ...] = ()
     mode: str = "sse"  # sse | json | fixed
 
-    def argv(self, port: int, stats_port: int, idle_timeout: float, app: str) -> list[str]:
+    def argv(
+        self, port: int, stats_port: int, idle_timeout: float, app: str, max_seconds: float
+    ) -> list[str]:
         argv = [PY, str(HERE / self.script), "--port", str(port), "--stats-port", str(stats_port)]
-        argv += ["--max-seconds", "300", *self.extra]
+        argv += ["--max-seconds", str(round(max_seconds)), *self.extra]
         if self.kind != "ceiling":
             argv += ["--idle-timeout", str(idle_timeout)]
         if self.kind == "ours":

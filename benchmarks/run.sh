@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One command for the benchmarks: builds benchmarks/.venv (the official SDK, uvicorn, py-spy and
 # this repository, editable), installs wrk if missing, then runs the harness pinned to the
-# load-generator CPU. Full run about 30 minutes (hard limit 35), --quick under 4 minutes;
+# load-generator CPU. Full run about 40 minutes (hard limit 45), --quick under 4 minutes;
 # results in benchmarks/results/latest.md (+ latest.json and the plots).
-#   benchmarks/run.sh [--quick] [--only KEY,...] [--skip throughput,modern,input,churn,idle,streams]
+#   benchmarks/run.sh [--quick] [--only KEY,...] [--skip throughput,modern,input,churn,idle,streams,proxy]
 #   benchmarks/run.sh --profile ours-sse [--scenario throughput|modern|input|churn|idle]
 #   benchmarks/run.sh --render benchmarks/results/latest.json   # report + plots again
 set -euo pipefail
@@ -12,10 +12,14 @@ ROOT="$(dirname "$HERE")"
 VENV="$HERE/.venv"
 PYTHON="${PYTHON:-python3}"
 
-if ! command -v wrk >/dev/null 2>&1; then
-    echo "installing wrk (apt)..." >&2
+MISSING=""
+command -v wrk >/dev/null 2>&1 || MISSING="wrk"
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || MISSING="$MISSING haproxy"
+if [ -n "$MISSING" ]; then
+    echo "installing$MISSING (apt)..." >&2
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq wrk >/dev/null
+    # shellcheck disable=SC2086  # one word per package
+    $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq $MISSING >/dev/null
 fi
 if [ "$(nproc)" -lt 2 ]; then
     echo "warning: fewer than 2 CPUs; server and load generator will share one" >&2
@@ -34,5 +38,5 @@ if [ ! -f "$STAMP" ] || [ "$HERE/requirements.txt" -nt "$STAMP" ] || [ "$ROOT/py
 fi
 
 # The harness stops by itself (per-step time budget); this is a last-resort bound.
-if [[ " $* " == *" --quick "* ]]; then LIMIT=240; else LIMIT=2100; fi
+if [[ " $* " == *" --quick "* ]]; then LIMIT=240; else LIMIT=2700; fi
 exec timeout -k 10 "$LIMIT" taskset -c "${BENCH_LOAD_CPU:-1}" "$VENV/bin/python" "$HERE/harness.py" "$@"
