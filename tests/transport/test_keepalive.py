@@ -73,11 +73,12 @@ async def test_due_keepalive_wakes_a_parked_writer_and_is_taken_once() -> None:
         await connection.wait()
         woke.set()
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(writer)
-        await trio.testing.wait_all_tasks_blocked()
-        connection.keepalive_due()
-        await woke.wait()
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(writer)
+            await trio.testing.wait_all_tasks_blocked()
+            connection.keepalive_due()
+            await woke.wait()
     assert connection.take_keepalive()
     assert not connection.take_keepalive()
     assert connection.take() == ([], False)
@@ -94,3 +95,24 @@ async def test_a_parked_writer_can_be_cancelled_and_nothing_wakes_it_later(
     connection.keepalive_due()
     await connection.wait()  # returns at once: a frame is queued
     assert connection.take() == ([b"x"], False)
+
+
+async def test_abort_wakes_a_parked_writer_then_cancels_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    connection = Connection(4)
+    with trio.CancelScope() as scope:
+        connection.bind_writer(scope)
+        async with trio.open_nursery() as nursery:
+
+            async def abort_later() -> None:
+                await trio.sleep(1)
+                connection.abort()
+
+            nursery.start_soon(abort_later)
+            await connection.wait()  # woken by the abort...
+            assert connection.aborted
+            await trio.lowlevel.checkpoint()  # ...and cancelled at its next checkpoint
+            raise AssertionError("the aborted writer went on")  # pragma: no cover
+    assert scope.cancelled_caught
+    assert connection.aborted

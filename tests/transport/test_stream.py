@@ -78,10 +78,12 @@ async def test_disconnect_cuts_the_stream_without_an_end(
 ) -> None:
     asgi = FakeAsgi()
     connection = Connection(8)
+    keepalives = KeepaliveClock(15)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_disconnect_later, asgi)
-        assert not await write_sse(asgi.send, asgi.receive, connection, [], KeepaliveClock(15))
+        assert not await write_sse(asgi.send, asgi.receive, connection, [], keepalives)
     assert connection.aborted
+    assert len(keepalives) == 0  # a cut stream is disarmed too
     assert all(m.get("more_body", True) for m in asgi.sent[1:])
 
 

@@ -5,7 +5,7 @@ clients do not time it out. Timing that with a deadline per stream (``move_on_af
 each wait) costs every writer a cancel scope, a deadline and a ``Cancelled`` raised and caught
 per comment, and each of those objects lives an interval long, so the garbage collector
 promotes them and ends up sweeping the whole heap again and again (with 10,000 idle streams
-the server spent 12-22% of a core that way, against 6-8% with this clock). Here the writers
+the server spent 12-22% of a core that way, against 6-8.5% with this clock). Here the writers
 only :meth:`~KeepaliveClock.arm` after each write (an ordered-dict move); the interval being
 the same for all, the streams are kept in the order their comments fall due, and the clock's
 task sleeps until the first of them.

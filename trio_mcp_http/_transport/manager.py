@@ -54,7 +54,8 @@ class Statistics:
         sessions_opened: Sessions created since start.
         sessions_closed: Sessions ended since start, by reason value.
         session_tasks: Session, stateless-exchange and handler tasks alive in the manager's
-            nursery (its reaper task not counted).
+            nursery (its service tasks not counted: the reaper, the keep-alive clock, session
+            persistence, an event store's writer).
         http_requests: HTTP requests being served (each holds a connection).
         exchanges: Stateless exchanges in flight (per-request era, or stateless mode).
         sessions_restored: Sessions re-created here from the session store.

@@ -88,8 +88,9 @@ async def write_sse(
             await put({"type": "http.response.body", "body": _KEEPALIVE, "more_body": True})
         else:
             return False
-        keepalives.arm(connection)
-        connection.take_keepalive()  # one that fell due during a slow write is not owed now
+        if not ended:
+            keepalives.arm(connection)
+            connection.take_keepalive()  # one that fell due during a slow write is not owed
         return ended
 
     # Fast path: a request answered within two scheduling rounds (most tool calls) is sent as
