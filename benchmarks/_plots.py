@@ -143,7 +143,12 @@ def _fanout(plt: Any, data: dict[str, Any]) -> Any:
                     if r["rounds"].get(round_name, {}).get("max_ms") is not None
                 ]
                 if points:
-                    what = "1 update" if round_name == "single_stalled" else "burst"
+                    sizes = sorted({r["rounds"][round_name].get("count", 0) for r in results})
+                    what = (
+                        "1 update"
+                        if round_name == "single_stalled"
+                        else f"burst of {'/'.join(map(str, sizes))}"
+                    )
                     ax.plot(
                         *zip(*points, strict=True),
                         style,
