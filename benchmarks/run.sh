@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command for the benchmarks: builds benchmarks/.venv (the official SDK, uvicorn, py-spy and
 # this repository, editable), installs wrk if missing, then runs the harness pinned to the
-# load-generator CPU. Full run about 40 minutes (hard limit 45), --quick under 4 minutes;
+# load-generator CPU. Full run about 30 minutes (hard limit 45), --quick under 4 minutes;
 # results in benchmarks/results/latest.md (+ latest.json and the plots).
 #   benchmarks/run.sh [--quick] [--only KEY,...] [--skip throughput,modern,input,churn,idle,streams,proxy]
 #   benchmarks/run.sh --profile ours-sse [--scenario throughput|modern|input|churn|idle]
