@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from _targets import Target
     from harness import Plan
 
-WORKERS = 2
-
 HAPROXY_CONFIG = """\
 global
     nbthread 1

@@ -57,6 +57,9 @@ def _throughput(target: Target, plan: Plan, wire: str) -> dict[str, Any]:
         return result
 
 
+WRK_ERRORS = ("mismatches", "err_connect", "err_read", "err_write", "err_status", "err_timeout")
+
+
 def timed_wrk(url: str, plan: Plan, args: list[str], cpu: Callable[[], float]) -> dict[str, Any]:
     """A warm-up, then the measured wrk run of ``throughput.lua`` at ``url``; ``cpu``: the
     server side's CPU seconds so far (one process or several)."""
@@ -80,9 +83,6 @@ def timed_wrk(url: str, plan: Plan, args: list[str], cpu: Callable[[], float]) -
         "errors": errors,
         "first_bad": w["first_bad"] or warm["first_bad"],
     }
-
-
-WRK_ERRORS = ("mismatches", "err_connect", "err_read", "err_write", "err_status", "err_timeout")
 
 
 def churn(target: Target, plan: Plan) -> dict[str, Any]:

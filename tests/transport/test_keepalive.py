@@ -18,12 +18,19 @@ class Stream:
         self.told.append((self.name, trio.current_time()))
 
 
+async def running_clock(
+    nursery: trio.Nursery, interval: float
+) -> tuple[KeepaliveClock, list[tuple[str, float]]]:
+    """A started clock and the list its test streams record their comments in."""
+    clock = KeepaliveClock(interval)
+    await nursery.start(clock.run)
+    return clock, []
+
+
 async def test_each_armed_stream_is_told_one_interval_after_its_last_write(
     autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
 ) -> None:
-    told: list[tuple[str, float]] = []
-    clock = KeepaliveClock(10)
-    await nursery.start(clock.run)
+    clock, told = await running_clock(nursery, 10)
     t0 = trio.current_time()
     a, b, c = Stream("a", told), Stream("b", told), Stream("c", told)
     clock.arm(a)
@@ -41,9 +48,7 @@ async def test_each_armed_stream_is_told_one_interval_after_its_last_write(
 async def test_streams_due_together_are_told_in_one_wakeup(
     autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
 ) -> None:
-    told: list[tuple[str, float]] = []
-    clock = KeepaliveClock(15)
-    await nursery.start(clock.run)
+    clock, told = await running_clock(nursery, 15)
     for i in range(100):
         clock.arm(Stream(str(i), told))
         await trio.sleep(0.0001)  # within the slack (a thousandth of the interval)
@@ -55,9 +60,7 @@ async def test_streams_due_together_are_told_in_one_wakeup(
 async def test_an_empty_clock_waits_for_the_first_arm(
     autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
 ) -> None:
-    told: list[tuple[str, float]] = []
-    clock = KeepaliveClock(5)
-    await nursery.start(clock.run)
+    clock, told = await running_clock(nursery, 5)
     await trio.sleep(3600)
     t0 = trio.current_time()
     clock.arm(Stream("late", told))
