@@ -117,6 +117,7 @@ async def main(args: argparse.Namespace) -> None:
                     port=args.port,
                     shutdown_trigger=until_signalled,
                     grace=0.5,
+                    tune_gc=True,  # as the trio-mcp-http command does by default
                 )
             )
 

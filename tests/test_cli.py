@@ -44,3 +44,8 @@ def test_session_store_flag_saves_sessions_in_redis() -> None:
     assert isinstance(config.event_store, RedisEventStore) and config.event_store.url == url
     default = config_from_args(build_parser().parse_args([]))
     assert default.session_store is None and default.event_store is None
+
+
+def test_the_command_tunes_the_garbage_collector_unless_told_not_to() -> None:
+    assert build_parser().parse_args([]).tune_gc is True
+    assert build_parser().parse_args(["--no-tune-gc"]).tune_gc is False

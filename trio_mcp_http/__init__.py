@@ -27,6 +27,7 @@ from ._core.jsonrpc import (
 from ._core.levels import LogLevel
 from ._transport.app import McpApp
 from ._transport.config import ServerConfig
+from ._transport.gc_tuning import tune_gc
 from ._transport.manager import SessionManager, Statistics
 from ._transport.redis_event_store import RedisEventStore
 from ._transport.redis_session_store import RedisSessionStore
@@ -71,4 +72,5 @@ __all__ = [
     "TokenVerifier",
     "__version__",
     "serve",
+    "tune_gc",
 ]

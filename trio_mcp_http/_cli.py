@@ -78,6 +78,13 @@ def build_parser(
         help="behind a proxy: read the client address from HEADER (e.g. x-forwarded-for)",
     )
     parser.add_argument(
+        "--no-tune-gc",
+        dest="tune_gc",
+        action="store_false",
+        help="keep CPython's garbage-collector settings (default: freeze the startup heap and "
+        "collect young objects less often, see trio_mcp_http.tune_gc)",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
@@ -151,6 +158,7 @@ async def _serve_until_signalled(application: Application, args: argparse.Namesp
                 host=args.host,
                 port=args.port,
                 shutdown_trigger=_until_signalled,
+                tune_gc=args.tune_gc,
             )
         )
         print(f"trio-mcp-http {__version__}: serving MCP at {running.url}", flush=True)

@@ -12,6 +12,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from .app import McpApp
+from .gc_tuning import tune_gc as _tune_gc
 
 if TYPE_CHECKING:
     from .._application import Application
@@ -65,6 +66,7 @@ async def serve(
     grace: float = 2.0,
     hypercorn_config: HypercornConfig | None = None,
     on_session_closed: Callable[[str | None, CloseReason], None] | None = None,
+    tune_gc: bool = False,
     task_status: trio.TaskStatus[RunningServer] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``application`` over HTTP until shut down.
@@ -87,6 +89,9 @@ async def serve(
         hypercorn_config: A hypercorn config to start from (``bind`` is set from host/port,
             ``keep_alive_timeout`` from ``config.header_timeout``, ``read_timeout`` to none).
         on_session_closed: Called with the session id and the reason whenever one ends.
+        tune_gc: Once listening, tune the process's garbage collector for serving (see
+            :func:`~trio_mcp_http.tune_gc`: much lower tail latency; process-wide, hence off
+            by default here and on in the ``trio-mcp-http`` command).
         task_status: Receives the :class:`RunningServer` once listening.
     """
     cfg = hypercorn_config if hypercorn_config is not None else HypercornConfig()
@@ -126,6 +131,8 @@ async def serve(
         bound = binds[0]
         bound_port = int(bound.rsplit(":", 1)[1])
         running = RunningServer(host, bound_port, f"{bound}{app.config.path}", app, stop)
+        if tune_gc:
+            _tune_gc()
         log.info("serving MCP at %s", running.url)
         task_status.started(running)
 

@@ -1,0 +1,38 @@
+"""Garbage-collector settings for a serving process: freeze the startup heap, collect less often.
+
+Measured under load (benchmarks/, 16 connections, one server CPU): with CPython's defaults a
+full collection runs about twice a second, because objects of in-flight requests survive the
+young collections (700 allocations pass within one request) and count towards the full one,
+which then walks every module, class and function loaded at startup. Those pauses were most of
+the p99 latency (21 ms against a p50 of 7 ms; 9 ms once tuned) and ~5% of the CPU; with 10,000
+open streams, one notification fanned out to all of them took 2.6 s with the defaults and
+1.0 s tuned.
+"""
+
+from __future__ import annotations
+
+import gc
+
+__all__ = ["YOUNG_THRESHOLD", "tune_gc"]
+
+#: Allocations (net of deallocations) between young collections once tuned; CPython's default
+#: is 700. Larger lets a request's objects die by reference counting before any collection.
+YOUNG_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Tune the process's garbage collector for serving, once the application is loaded.
+
+    Collects, then freezes what is alive (``gc.freeze``: the modules, the application and the
+    server's own objects are never scanned again, though reference counting still frees them),
+    and raises the young generation's threshold to 20,000 allocations (CPython's default is
+    700; a larger one set before is kept). The cost: cyclic garbage made of objects alive at
+    this call is never collected, and up to that many young objects wait for a collection.
+    Process-wide, so :func:`~trio_mcp_http.serve` does it only when asked (``tune_gc=True``); the
+    ``trio-mcp-http`` command does it unless ``--no-tune-gc`` is given. Under
+    ``hypercorn -k trio``, call it at the end of the module that builds the application.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, YOUNG_THRESHOLD), middle, old)
