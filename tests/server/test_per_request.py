@@ -12,7 +12,7 @@ import trio
 import trio.testing
 
 from tests.server.modern import MODERN, modern, open_modern, result_of
-from trio_mcp_http import McpApp, ServerConfig
+from trio_mcp_http import CloseReason, McpApp, ServerConfig
 from trio_mcp_http._core.per_request import LOG_LEVEL, SERVER_INFO, SUBSCRIPTION_ID
 from trio_mcp_http.server import CacheHints, Context, McpServer
 
@@ -242,6 +242,31 @@ async def test_closing_the_response_cancels_the_request(
         assert probe.cancelled == 1
         stats = app.statistics()
         assert (stats.exchanges, stats.requests_in_flight, stats.session_tasks) == (0, 0, 0)
+
+
+async def test_an_exchange_runs_no_task_of_its_own_and_ends_with_its_request(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    closed: list[tuple[str | None, CloseReason]] = []
+    app = McpApp(build(Probe()), on_session_closed=lambda sid, why: closed.append((sid, why)))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(app.manager.run)
+        async with open_modern(app, "tools/call", {"name": "forever", "arguments": {}}) as r:
+            stats = app.statistics()
+            assert (stats.exchanges, stats.session_tasks) == (1, 1)  # the handler's task only
+            assert closed == []
+            r.disconnect()
+            await trio.testing.wait_all_tasks_blocked()
+            assert closed == [(None, CloseReason.CANCELLED)]
+        assert (await modern(app, "tools/call", {"name": "echo", "arguments": {"text": "x"}}))[
+            0
+        ] == 200
+        assert closed[1:] == [(None, CloseReason.COMPLETED)]
+        async with open_modern(app, "tools/call", {"name": "forever", "arguments": {}}):
+            nursery.cancel_scope.cancel()  # the manager stops from outside, mid-request
+            await trio.testing.wait_all_tasks_blocked()
+    assert closed[2:] == [(None, CloseReason.SHUTDOWN)]
+    assert app.statistics().exchanges == 0
 
 
 async def test_a_long_request_gets_keepalive_comments(

@@ -164,7 +164,7 @@ class SessionManager:
                     await trio.sleep_forever()
             finally:
                 self._nursery = None
-                for session in list(self._sessions.values()):
+                for session in [*self._sessions.values(), *self._exchanges]:
                     session.terminate(CloseReason.SHUTDOWN)
                 if self._persistence is not None:
                     await self._persistence.flush()
@@ -322,8 +322,7 @@ class SessionManager:
         session = Session(self._application, None, revision, owner=self, work=nursery)
         session.principal = principal
         session.acquire()
-        self._exchanges[session] = None
-        nursery.start_soon(session.run)
+        self._exchanges[session] = None  # no task: it ends with its last hold (Session.release)
         return session
 
     def _terminate(self, session: Session, reason: CloseReason) -> None:

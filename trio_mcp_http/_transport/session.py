@@ -24,7 +24,9 @@ cancels every registered scope, so no task of a session outlives it
 (``tests/transport/test_session_tasks.py`` checks both).
 
 A session without an id is a stateless *exchange*: one POST served in isolation, which ends,
-freeing everything, as soon as nothing of it is in flight.
+freeing everything, as soon as nothing of it is in flight. An exchange has no task of its own
+(it never idles, so it needs no idle scope to wait in): ending it cancels its work at once,
+and the release of its last hold cleans up.
 """
 
 from __future__ import annotations
@@ -254,10 +256,19 @@ class Session:
         self._owner.note_idle(self, True)
 
     def terminate(self, reason: CloseReason) -> None:
-        """Begin ending the session now: cancel its work; its task cleans up and deregisters."""
+        """Begin ending the session now: cancel its work; its task cleans up and deregisters.
+
+        An exchange, which has no task, is cleaned up here once nothing holds it (else by the
+        release of its last hold).
+        """
         if self.close_reason is None:
             self.close_reason = reason
         self.scope.cancel()
+        if self.session_id is None and not self._ended:
+            for scope in self._tasks or ():
+                scope.cancel()
+            if not self._holds:
+                self._cleanup()
 
     def handshake_failed(self) -> None:
         """``initialize`` was answered with an error: no session is left behind."""
