@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from tests.server.client import connected, next_message, rest_of_stream
 from trio_mcp_http import ServerConfig
 from trio_mcp_http.server import Context, McpServer, SamplingMessage
+from trio_mcp_http.server._context import _model_schema
 
 
 class Contact(BaseModel):
@@ -134,6 +135,27 @@ async def test_elicitation_round_trip_with_a_model_schema() -> None:
             assert await client.respond(request["id"], answer) == 202
             rest = await rest_of_stream(response)
     assert rest[-1]["result"]["content"][0]["text"] == "accept: {'email': 'a@b.c'}"
+
+
+async def test_a_model_schema_is_built_once_per_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[type[BaseModel]] = []
+    original = Contact.model_json_schema.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        built.append(cls)
+        return original(cls, *args, **kwargs)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Contact, "model_json_schema", classmethod(counting))
+    _model_schema.cache_clear()
+    async with connected(asking_server(Probe()), capabilities=ALL_CAPABILITIES) as client:
+        for _ in range(3):
+            params: dict[str, Any] = {"name": "form", "arguments": {}}
+            async with client.open_request("tools/call", params) as response:
+                request = await next_message(response)
+                assert request["params"]["requestedSchema"]["required"] == ["email"]
+                assert await client.respond(request["id"], {"action": "decline"}) == 202
+                await rest_of_stream(response)
+    assert built == [Contact]
 
 
 async def test_elicitation_declined() -> None:

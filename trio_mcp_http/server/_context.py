@@ -7,6 +7,7 @@ progress, sampling, elicitation, roots and ping.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -30,6 +31,12 @@ __all__ = ["Context"]
 
 IncludeContext = Literal["none", "thisServer", "allServers"]
 _M = TypeVar("_M", bound=BaseModel)
+
+
+@lru_cache(maxsize=256)
+def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON Schema, built once per model (building it costs far more than a call)."""
+    return model.model_json_schema()
 
 
 class Context:
@@ -375,7 +382,7 @@ class Context:
             BackChannelUnavailable: The request cannot reach the client.
         """
         if isinstance(requested_schema, type):
-            schema = requested_schema.model_json_schema()
+            schema = dict(_model_schema(requested_schema))
         else:
             schema = dict(requested_schema)
         params = {"message": message, "requestedSchema": schema}
