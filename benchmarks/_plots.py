@@ -17,8 +17,8 @@ PLOTS = {
     "fanout": "plot-fanout-latency.png",
     "rss": "plot-stream-rss.png",
 }
-COLOURS = {"ours-sse": "#1f77b4", "sdk-hypercorn-sse": "#d62728"}
-LABELS = {"ours-sse": "trio_mcp_http", "sdk-hypercorn-sse": "SDK"}
+COLOURS = {"ours-sse": "#1f77b4", "sdk-hypercorn-sse": "#d62728", "ceiling": "#7f7f7f"}
+LABELS = {"ours-sse": "trio_mcp_http", "sdk-hypercorn-sse": "SDK", "ceiling": "hypercorn alone"}
 
 
 def plot_all(data: dict[str, Any], folder: Path) -> dict[str, str]:

@@ -94,4 +94,6 @@ SESSION_TARGETS = [k for k in TARGETS if k != "ceiling"]
 IDLE_TARGETS = ["ours-sse", "sdk-hypercorn-sse", "sdk-uvicorn-sse"]
 MODERN_TARGETS = SESSION_TARGETS  # the ceiling's fixed body is the same on both wires
 INPUT_TARGETS = IDLE_TARGETS  # response mode does not matter: the answers are small
-STREAM_TARGETS = ["ours-sse", "sdk-hypercorn-sse"]  # streams: the same server, hypercorn-trio
+# streams: the same server, hypercorn-trio; the ceiling (hypercorn alone) speaks only listen
+STREAM_TARGETS = ["ours-sse", "sdk-hypercorn-sse", "ceiling"]
+STREAM_ERAS = {"ceiling": ("modern",)}  # the eras a stream target serves, when not all

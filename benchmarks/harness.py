@@ -44,6 +44,7 @@ from _targets import (
     MODERN_TARGETS,
     RESULTS,
     SESSION_TARGETS,
+    STREAM_ERAS,
     STREAM_TARGETS,
     TARGETS,
     Target,
@@ -282,8 +283,8 @@ def measure_all(run: _Run) -> None:
     if "streams" not in plan.skip:
         for n in plan.stream_sizes:
             for key in STREAM_TARGETS:
-                for era in plan.stream_eras:
-                    if run.wanted(key):
+                for era in STREAM_ERAS.get(key, plan.stream_eras):
+                    if run.wanted(key) and era in plan.stream_eras:
                         budget = _stream_budget(plan, TARGETS[key], era, n)
                         run.step(
                             "streams",
@@ -299,11 +300,12 @@ def measure_all(run: _Run) -> None:
 def _stream_budget(plan: Plan, target: Target, era: str, n: int) -> float:
     """Seconds an open-stream measurement may need: opening (the SDK's session-era listeners
     cost it about 10 ms each), the hold, and four fan-out rounds."""
-    per_open = 0.002 if target.kind == "ours" else (0.012 if era == "legacy" else 0.003)
-    per_delivery = 20e-6 if target.kind == "ours" else 300e-6
+    sdk = target.kind == "sdk"
+    per_open = (0.012 if era == "legacy" else 0.003) if sdk else 0.002
+    per_delivery = 300e-6 if sdk else 20e-6
     rounds = (3 * plan.burst_for(target, n) + 2) * n * per_delivery
     # the SDK's two stalled rounds may time out (60 s each) in a full run
-    stalled = 0 if target.kind == "ours" or plan.quick else 120
+    stalled = 120 if sdk and not plan.quick else 0
     return 10 + n * per_open + plan.hold + rounds + stalled
 
 
