@@ -76,10 +76,12 @@ STREAMS: OrderedDict[Stream, float] = OrderedDict()  # in the order their commen
 
 
 def notify(count: int) -> None:
-    """Raise ``count`` updates: every stream owes them (runs in the trio thread)."""
-    for stream in STREAMS:
-        stream.owed += count
-        stream.wake()
+    """Raise ``count`` updates one by one, as the servers do: each is owed by every stream
+    (runs in the trio thread; a writer sends all it owes in one ``send``)."""
+    for _ in range(count):
+        for stream in STREAMS:
+            stream.owed += 1
+            stream.wake()
 
 
 async def keepalive_clock() -> None:

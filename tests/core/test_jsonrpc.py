@@ -23,7 +23,9 @@ from trio_mcp_http._core.jsonrpc import (
     classify,
     dump_message,
     dump_messages,
+    dump_notification,
     error_body,
+    make_notification,
 )
 
 ids = st.integers(-(2**63), 2**63) | st.text(max_size=20)
@@ -104,6 +106,13 @@ def test_batch_items_are_classified_one_by_one(messages: list[dict[str, Any]]) -
     assert not any(isinstance(item, Invalid) for item in result.items)
     dumped = dump_messages([item for item in result.items if not isinstance(item, Invalid)])
     assert json.loads(dumped) == messages
+
+
+@given(st.text(max_size=30), params)
+def test_dump_notification_is_dump_message_of_the_notification(
+    method: str, params: dict[str, Any] | None
+) -> None:
+    assert dump_notification(method, params) == dump_message(make_notification(method, params))
 
 
 def test_request_ids_keep_their_type() -> None:

@@ -20,7 +20,7 @@ from .._core.jsonrpc import (
     JsonRpcError,
     Response,
     dump_message,
-    make_notification,
+    dump_notification,
     make_request,
 )
 
@@ -35,7 +35,7 @@ log = logging.getLogger("trio_mcp_http.session")
 
 def notification_bytes(method: str, params: dict[str, Any] | None) -> bytes:
     """Serialise a notification (``NotJson`` reaches the caller that built the params)."""
-    return dump_message(make_notification(method, params))
+    return dump_notification(method, params)
 
 
 class _AwaitedAnswer:
