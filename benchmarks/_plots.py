@@ -133,6 +133,9 @@ def _fanout(plt: Any, data: dict[str, Any]) -> Any:
     eras = _eras(data)
     if not eras:
         return None
+    floor = eras.get("modern", {}).get("ceiling")
+    if floor and "legacy" in eras:  # hypercorn alone is the floor of any stream: both panels
+        eras["legacy"] = {**eras["legacy"], "ceiling": floor}
     fig, axes = plt.subplots(1, len(eras), figsize=(5 * len(eras), 3.6), squeeze=False)
     for ax, (era, series) in zip(axes[0], eras.items(), strict=True):
         for key, results in series.items():
@@ -188,6 +191,16 @@ def _rss(plt: Any, data: dict[str, Any]) -> Any:
                 color=COLOURS.get(key, "black"),
                 label=f"{LABELS.get(key, key)}, {'GET streams' if era == 'legacy' else 'listen'}",
             )
+    ours = eras.get("legacy", eras.get("modern", {})).get("ours-sse")
+    if ours:  # the target, drawn from our server's RSS before any stream
+        base, most = ours[0]["rss0_kib"] / 1024, max(r["opened"] for r in ours)
+        ax.plot(
+            [0, most],
+            [base, base + 8 * most / 1024],
+            ":",
+            color="grey",
+            label="target: 8 KiB per stream",
+        )
     ax.set_xlabel("open streams")
     ax.set_ylabel("server RSS, MiB")
     ax.legend(fontsize=8)
