@@ -1,12 +1,12 @@
 """Garbage-collector settings for a serving process: freeze the startup heap, collect less often.
 
-Measured under load (benchmarks/, 16 connections, one server CPU): with CPython's defaults a
-full collection runs about twice a second, because objects of in-flight requests survive the
-young collections (700 allocations pass within one request) and count towards the full one,
-which then walks every module, class and function loaded at startup. Those pauses were most of
-the p99 latency (about 25 ms against a p50 of 8; 10-14 ms once tuned) and ~10% of the CPU
-(0.55 against 0.49 ms per ``tools/call``); with 10,000 open streams, one notification fanned
-out to all of them took 2.2-3.2 s with the defaults and 1.1-1.3 s tuned (two full runs).
+Measured under load (benchmarks/, 16 connections, one server CPU): with CPython's defaults the
+objects of in-flight requests survive the young collections (700 allocations pass within one
+request) and count towards full ones, which walk every module, class and function loaded at
+startup as well. Those pauses were most of the p99 latency (about 25 ms against a p50 of 8;
+10-14 ms once tuned) and ~10% of the CPU (0.55 against 0.49 ms per ``tools/call``); with
+10,000 open streams, one notification fanned out to all of them took 2.2-3.2 s with the
+defaults and 1.1-1.3 s tuned (two full runs).
 """
 
 from __future__ import annotations
