@@ -59,6 +59,26 @@ async def test_a_subscriber_that_falls_behind_reads_what_it_had_then_is_dropped(
             await slow.__anext__()
 
 
+@pytest.mark.parametrize("buffer", [0, 2])
+async def test_a_change_handed_to_a_waiting_reader_takes_no_buffer_slot(
+    buffer: int, autojump_clock: trio.testing.MockClock
+) -> None:
+    bus = LocalBus(buffer=buffer)  # as a memory channel: the waiting reader, then the buffer
+    got: list[Change] = []
+    async with trio.open_nursery() as nursery:
+
+        async def listen() -> None:
+            async with bus.subscribe() as changes:
+                with pytest.raises(SubscriptionLost):
+                    await collect(changes, got)
+
+        nursery.start_soon(listen)
+        await trio.testing.wait_all_tasks_blocked()
+        for i in range(buffer + 2):  # the last one overflows
+            await bus.publish(Change("resource", f"mem://{i}"))
+    assert [change.uri for change in got] == [f"mem://{i}" for i in range(buffer + 1)]
+
+
 async def test_a_reader_that_never_quite_catches_up_holds_a_bounded_queue(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

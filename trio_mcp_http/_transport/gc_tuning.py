@@ -19,20 +19,28 @@ __all__ = ["YOUNG_THRESHOLD", "tune_gc"]
 #: is 700. Larger lets a request's objects die by reference counting before any collection.
 YOUNG_THRESHOLD = 20_000
 
+_froze = False  # the heap is frozen once per process: the first call's, the startup heap
+
 
 def tune_gc() -> None:
     """Tune the process's garbage collector for serving, once the application is loaded.
 
-    Collects, then freezes what is alive (``gc.freeze``: the modules, the application and the
-    server's own objects are never scanned again, though reference counting still frees them),
-    and raises the young generation's threshold to 20,000 allocations (CPython's default is
-    700; a larger one set before is kept). The cost: cyclic garbage made of objects alive at
-    this call is never collected, and up to that many young objects wait for a collection.
+    The first call in a process collects, then freezes what is alive (``gc.freeze``: the
+    modules, the application and the server's own objects are never scanned again, though
+    reference counting still frees them); later calls (a server started again in the same
+    process) freeze nothing more. Each raises the young generation's threshold to 20,000
+    allocations (CPython's default is 700); a larger one set before is kept, and so is 0
+    (automatic collection turned off). The cost: cyclic garbage made of objects alive at the
+    first call is never collected, and up to 20,000 young objects wait for a collection.
     Process-wide, so :func:`~trio_mcp_http.serve` does it only when asked (``tune_gc=True``); the
     ``trio-mcp-http`` command does it unless ``--no-tune-gc`` is given. Under
     ``hypercorn -k trio``, call it at the end of the module that builds the application.
     """
-    gc.collect()
-    gc.freeze()
+    global _froze  # noqa: PLW0603 (once per process, by design)
+    if not _froze:
+        _froze = True
+        gc.collect()
+        gc.freeze()
     young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, YOUNG_THRESHOLD), middle, old)
+    if young:
+        gc.set_threshold(max(young, YOUNG_THRESHOLD), middle, old)

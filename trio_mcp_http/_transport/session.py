@@ -297,6 +297,11 @@ class Session:
         try:
             with scope:
                 await work(*args)
+        except trio.Cancelled:
+            # Not by its own scope nor by the session ending: the manager is being stopped.
+            if not self.scope.cancel_called and self.close_reason is None:
+                self.close_reason = CloseReason.SHUTDOWN
+            raise
         except Exception:  # a bug in our own task code must not take the server down
             log.exception("a task of session %s failed", (self.session_id or "-")[:6])
         finally:

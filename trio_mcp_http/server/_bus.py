@@ -101,19 +101,25 @@ class _Subscriber:
     whole life, and a channel costs about 1.8 KiB where this costs a few hundred bytes.
     """
 
-    __slots__ = ("_buffer", "_taken", "changes", "ended", "lost", "parked")
+    __slots__ = ("_buffer", "_handed", "_taken", "changes", "ended", "lost", "parked")
 
     def __init__(self, buffer: int) -> None:
         self._buffer = buffer
         self.changes: list[Change] = []
         self._taken = 0  # changes already read from the front of ``changes``
+        self._handed = 0  # 1 while the change that woke the reader is not taken yet
         self.parked: trio.lowlevel.Task | None = None
         self.ended = False
         self.lost = False
 
     def put(self, change: Change) -> bool:
-        """Queue ``change``; ``False`` (and the subscription ends) when the buffer is full."""
-        if len(self.changes) - self._taken >= self._buffer:
+        """Queue ``change``; ``False`` (and the subscription ends) when the buffer is full.
+
+        As with a memory channel, a change handed to a waiting reader takes no buffer slot.
+        """
+        if self.parked is not None:
+            self._handed = 1
+        elif len(self.changes) - self._taken - self._handed >= self._buffer:
             self.lost = True
             self.end()
             return False
@@ -132,6 +138,7 @@ class _Subscriber:
             return None
         change = self.changes[self._taken]
         self._taken += 1
+        self._handed = 0
         if self._taken == len(self.changes):
             self.changes.clear()
             self._taken = 0

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from .._core.jsonrpc import INTERNAL_ERROR, as_request_id
@@ -34,9 +35,13 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 @lru_cache(maxsize=256)
-def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """A model's JSON Schema, built once per model (building it costs far more than a call)."""
-    return model.model_json_schema()
+def _model_schema(model: type[BaseModel]) -> bytes:
+    """A model's JSON Schema as JSON text, built once per model.
+
+    Building a schema costs about 250 us; parsing the text back, about 1.5 us, and each ask
+    gets dicts of its own that nothing else shares.
+    """
+    return pydantic_core.to_json(model.model_json_schema())
 
 
 class Context:
@@ -382,7 +387,7 @@ class Context:
             BackChannelUnavailable: The request cannot reach the client.
         """
         if isinstance(requested_schema, type):
-            schema = dict(_model_schema(requested_schema))
+            schema = pydantic_core.from_json(_model_schema(requested_schema))  # its own dicts
         else:
             schema = dict(requested_schema)
         params = {"message": message, "requestedSchema": schema}
