@@ -4,8 +4,9 @@
     _application   the contract between transport and application: core only
     _redis         a Redis client on trio streams (for what several processes share): core only
     _pacing        when a notification sender yields to the scheduler (trio only)
-    _transport     trio + ASGI: core, the contract, pacing, itself
-    server         the MCP server layer: core, the contract, pacing, itself
+    _parking       one task parked until woken (trio only)
+    _transport     trio + ASGI: core, the contract, pacing, parking, itself
+    server         the MCP server layer: core, the contract, pacing, parking, itself
     client         the MCP client: core, itself
 
 The top-level modules (``__init__``, ``_cli``, ``testing``, ...) tie the layers together.
@@ -26,8 +27,17 @@ ALLOWED = {
     "_core": {"_core"},
     "_application": {"_core"},
     "_redis": {"_core"},
-    "_transport": {"_core", "_application", "_pacing", "_redis", "_transport", "_version"},
-    "server": {"_core", "_application", "_pacing", "_redis", "server", "_version"},
+    "_parking": set(),
+    "_transport": {
+        "_core",
+        "_application",
+        "_pacing",
+        "_parking",
+        "_redis",
+        "_transport",
+        "_version",
+    },
+    "server": {"_core", "_application", "_pacing", "_parking", "_redis", "server", "_version"},
     "client": {"_core", "client", "_version"},
 }
 #: Libraries that mean I/O or an event loop: none of them in the core.

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from .._parking import ParkingSpot
+
 if TYPE_CHECKING:
     from .reaper import Reaper
 
@@ -23,7 +25,7 @@ __all__ = ["Connection"]
 log = logging.getLogger("trio_mcp_http.stream")
 
 
-class Connection:
+class Connection(ParkingSpot):
     """One HTTP response carrying an SSE stream: a bounded queue read by :func:`write_sse`.
 
     Producers call :meth:`push` (never waits); the writer takes everything queued at once with
@@ -42,7 +44,6 @@ class Connection:
         "_frames",
         "_keepalive",
         "_reaper",
-        "_waiter",
         "_writer_scope",
         "aborted",
         "peer",
@@ -52,9 +53,9 @@ class Connection:
     def __init__(
         self, capacity: int, peer: tuple[Any, Any] = (None, None), reaper: Reaper | None = None
     ) -> None:
+        super().__init__()
         self._capacity = capacity
         self._frames: list[bytes] = []
-        self._waiter: trio.lowlevel.Task | None = None
         self._keepalive = False
         self._writer_scope: trio.CancelScope | None = None
         self._closed = False
@@ -122,18 +123,7 @@ class Connection:
         if self._frames or self._closed or self._keepalive:
             await trio.lowlevel.checkpoint()
             return
-        self._waiter = trio.lowlevel.current_task()
-        await trio.lowlevel.wait_task_rescheduled(self._abort_wait)
-
-    def _abort_wait(self, _: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
-        self._waiter = None
-        return trio.lowlevel.Abort.SUCCEEDED
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            trio.lowlevel.reschedule(waiter)
+        await self._park()
 
     def close(self) -> None:
         """End the response cleanly after the frames already queued."""

@@ -265,9 +265,9 @@ class Session:
             self.close_reason = reason
         self.scope.cancel()
         if self.session_id is None and not self._ended:
-            for scope in self._tasks or ():
-                scope.cancel()
-            if not self._holds:
+            if self._holds:
+                self._cancel_tasks()
+            else:
                 self._cleanup()
 
     def handshake_failed(self) -> None:
@@ -313,9 +313,12 @@ class Session:
                         self._free_events()
             self.release()
 
-    def _cleanup(self) -> None:
+    def _cancel_tasks(self) -> None:
         for scope in self._tasks or ():
             scope.cancel()
+
+    def _cleanup(self) -> None:
+        self._cancel_tasks()
         if self.close_reason is None:
             expired = trio.current_time() >= self.scope.deadline
             if expired:

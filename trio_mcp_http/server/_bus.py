@@ -19,9 +19,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-import trio
-
 from .._pacing import paced_checkpoint
+from .._parking import ParkingSpot
 
 __all__ = ["BusHealth", "Change", "LocalBus", "NotificationBus", "SubscriptionLost"]
 
@@ -94,21 +93,21 @@ class NotificationBus(Protocol):
         """A snapshot of the bus's state."""
 
 
-class _Subscriber:
+class _Subscriber(ParkingSpot):
     """One subscription's bounded queue of changes and its parked reader, if any.
 
-    A list and a task slot rather than a memory channel: a listen stream holds one for its
+    A list and a parking spot rather than a memory channel: a listen stream holds one for its
     whole life, and a channel costs about 1.8 KiB where this costs a few hundred bytes.
     """
 
-    __slots__ = ("_buffer", "_handed", "_taken", "changes", "ended", "lost", "parked")
+    __slots__ = ("_buffer", "_handed", "_taken", "changes", "ended", "lost")
 
     def __init__(self, buffer: int) -> None:
+        super().__init__()
         self._buffer = buffer
         self.changes: list[Change] = []
         self._taken = 0  # changes already read from the front of ``changes``
         self._handed = 0  # 1 while the change that woke the reader is not taken yet
-        self.parked: trio.lowlevel.Task | None = None
         self.ended = False
         self.lost = False
 
@@ -117,7 +116,7 @@ class _Subscriber:
 
         As with a memory channel, a change handed to a waiting reader takes no buffer slot.
         """
-        if self.parked is not None:
+        if self._parked:
             self._handed = 1
         elif len(self.changes) - self._taken - self._handed >= self._buffer:
             self.lost = True
@@ -149,18 +148,7 @@ class _Subscriber:
 
     async def wait(self) -> None:
         """Park until a change is queued or the subscription ends (a cancel point)."""
-        self.parked = trio.lowlevel.current_task()
-
-        def abort(_: object) -> trio.lowlevel.Abort:
-            self.parked = None
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        await trio.lowlevel.wait_task_rescheduled(abort)
-
-    def _wake(self) -> None:
-        if self.parked is not None:
-            trio.lowlevel.reschedule(self.parked)
-            self.parked = None
+        await self._park()
 
 
 class LocalBus:
