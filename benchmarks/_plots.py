@@ -45,13 +45,20 @@ def plot_all(data: dict[str, Any], folder: Path) -> dict[str, str]:
     return drawn
 
 
+def cpu_figure(
+    data: dict[str, Any], section: str, key: str, field: str = "cpu_ms_per_req"
+) -> float | None:
+    """A target's server CPU per unit in ``section`` (``None`` when not measured)."""
+    value = data.get(section, {}).get(key, {}).get(field)
+    return None if not value else float(value)
+
+
 def ratio_rows(data: dict[str, Any]) -> list[tuple[str, float | None, float | None]]:
     """(measurement, ours/SDK capacity ratio, ours/ceiling capacity ratio), CPU-normalised:
     units per second of server CPU, the figure a noisy neighbour does not skew."""
 
     def cpu(section: str, key: str, field: str = "cpu_ms_per_req") -> float | None:
-        value = data.get(section, {}).get(key, {}).get(field)
-        return None if not value else float(value)
+        return cpu_figure(data, section, key, field)
 
     ceiling = cpu("throughput", "ceiling")
     rows = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from _plots import ratio_rows, stream_series
+from _plots import cpu_figure, ratio_rows, stream_series
 from _report import fmt, ratio, verdict
 from _targets import TARGETS
 
@@ -194,7 +194,7 @@ def targets_15(data: dict[str, Any]) -> list[str]:
     ]
 
     def cpu(section: str, key: str, field: str = "cpu_ms_per_req") -> float | None:
-        return data.get(section, {}).get(key, {}).get(field) or None
+        return cpu_figure(data, section, key, field)
 
     ceiling = cpu("throughput", "ceiling")
     ratios = {title: (sdk, of_ceiling) for title, sdk, of_ceiling in ratio_rows(data)}
